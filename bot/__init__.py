@@ -1,0 +1,1 @@
+"""citebot: question answering over news articles with verifiable citations (answering, CLI, Discord)."""

@@ -1,0 +1,1 @@
+"""citebot's index: loading, chunking, embedding, FAISS and BM25 search."""

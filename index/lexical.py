@@ -1,0 +1,59 @@
+"""BM25 over analyzer terms (bm25s), saved beside each generation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+class Lexical:
+    """A BM25 index whose `scores` covers every chunk, so scores can be z-normalised."""
+
+    def __init__(self, retriever, size: int) -> None:
+        self.retriever = retriever
+        self.size = size
+
+    @classmethod
+    def build(cls, documents: list[list[str]]) -> "Lexical":
+        import bm25s
+
+        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        if documents:
+            retriever.index(documents, show_progress=False)
+        return cls(retriever, len(documents))
+
+    def save(self, folder: Path) -> None:
+        if self.size:
+            self.retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, size: int) -> "Lexical":
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.ERROR)
+        if not size:
+            return cls(None, 0)
+        return cls(bm25s.BM25.load(str(folder), mmap=True, show_progress=False), size)
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for these query terms (zeros when none is known)."""
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self.retriever.vocab_dict
+        known = [t for t in terms if t in vocab]
+        if not known:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(known), dtype=np.float32)
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        """How many chunks contain each term (0 for unknown terms)."""
+        if not self.size:
+            return {t: 0 for t in terms}
+        vocab = self.retriever.vocab_dict
+        indptr = self.retriever.scores["indptr"]
+        return {t: int(indptr[vocab[t] + 1] - indptr[vocab[t]]) if t in vocab else 0 for t in terms}

@@ -1,0 +1,104 @@
+"""Frozen records passed between the pipeline stages."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def display_path(path: str) -> str:
+    """The article path as users type it: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+@dataclass(frozen=True)
+class Article:
+    """One source file, decoded; offsets of every later stage index into `text`."""
+
+    path: str
+    kind: str
+    encoding: str
+    sha256: str
+    text: str
+    title: str
+    date: str | None
+    body_start: int
+    body_end: int
+
+    @property
+    def source(self) -> str:
+        return display_path(self.path)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article: article.text[start:end] == text."""
+
+    id: int
+    path: str
+    title: str
+    start: int
+    end: int
+    text: str
+
+    @property
+    def source(self) -> str:
+        return display_path(self.path)
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    chunk: Chunk
+    score: float
+    lexical: float
+    dense: float
+
+    def to_json(self) -> dict:
+        c = self.chunk
+        return {"rank": self.rank, "source": c.source, "title": c.title, "start": c.start,
+                "end": c.end, "text": c.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "hits": [h.to_json() for h in self.hits]}
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `citebot index` run did."""
+
+    articles: int
+    chunks: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    embedded_chunks: int
+    skipped: tuple[Skipped, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "articles": self.articles, "chunks": self.chunks, "added": self.added,
+            "updated": self.updated, "removed": self.removed, "unchanged": self.unchanged,
+            "embedded_chunks": self.embedded_chunks,
+            "skipped": [{"path": display_path(s.path), "reason": s.reason} for s in self.skipped],
+            "warnings": list(self.warnings), "seconds": round(self.seconds, 3),
+        }

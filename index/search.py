@@ -1,0 +1,118 @@
+"""Hybrid retrieval: French-aware BM25 fused with dense FAISS scores.
+
+Fusion adds z-normalised scores, BM25 at weight 1 and dense at `dense_weight`. Rank fusion
+(RRF) with equal weights loses to BM25 alone on PIAF because the English MiniLM is the weaker
+signal; standardised scores keep each signal's confidence and let BM25 lead
+(docs/BENCHMARKS.md has the numbers).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from index.analyzer import Analyzer
+from index.builder import check_compatible
+from index.embedder import Embedder
+from index.errors import IndexMismatchError, IndexMissingError, InputError
+from index.models import Hit, SearchResult
+from index.reader import IndexReader
+from index.settings import Settings
+
+MODES = ("hybrid", "lexical", "dense")
+
+
+def check_question(question: str, settings: Settings) -> str:
+    """Reject empty and oversized questions; return the stripped question."""
+    question = (question or "").strip()
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise InputError(f"the question is too long ({len(question)} characters, "
+                         f"at most {settings.max_question_chars})")
+    return question
+
+
+def _zscore(values: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
+
+
+class Searcher:
+    """Answers `search` queries against one index generation, models loaded once."""
+
+    def __init__(self, reader: IndexReader, settings: Settings, embedder: Embedder | None = None) -> None:
+        check_compatible(reader.manifest, settings)
+        self.reader = reader
+        self.settings = settings
+        self.analyzer = Analyzer(settings.language)
+        self.embedder = embedder or Embedder(settings.embed_model, settings.embed_batch)
+        self._dim_checked = False
+
+    @classmethod
+    def open(cls, settings: Settings, embedder: Embedder | None = None) -> "Searcher":
+        """Open the live index of settings.home; IndexMissingError when there is none."""
+        reader = IndexReader.open_current(Path(settings.home))
+        if reader is None:
+            raise IndexMissingError(f"no index in {settings.home}; run: citebot index")
+        return cls(reader, settings, embedder)
+
+    def _query_vector(self, question: str) -> np.ndarray:
+        vector = self.embedder.encode_query(question)
+        if not self._dim_checked:
+            if vector.shape[0] != self.reader.dim:
+                raise IndexMismatchError(
+                    f"the embedding model gives {vector.shape[0]}-dimensional vectors but the index "
+                    f"holds {self.reader.dim}; rebuild it with: citebot index --rebuild")
+            self._dim_checked = True
+        return vector
+
+    def _lexical(self, question: str) -> np.ndarray:
+        scores = self.reader.lexical.scores(self.analyzer.terms(question))
+        return _zscore(scores, float(scores.mean()), float(scores.std()))
+
+    def _dense_candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        _, ids = self.reader.faiss.search(vector[None, :].astype(np.float32), n)
+        return ids[0][ids[0] >= 0]
+
+    def _dense_z(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        mean, cov = self.reader.dense_stats
+        sims = np.asarray(self.reader.vectors[np.sort(ids)] @ vector)
+        order = np.argsort(np.argsort(ids))  # undo the sort needed for memmap fancy indexing
+        sims = sims[order]
+        return _zscore(sims, float(vector @ mean), float(np.sqrt(max(vector @ cov @ vector, 0.0))))
+
+    def scores(self, question: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate chunk ids with their lexical and dense z-scores."""
+        size = self.reader.size
+        n = min(self.settings.candidates, size)
+        lexical = dense_ids = None
+        if mode in ("hybrid", "lexical"):
+            lexical = self._lexical(question)
+            lex_ids = np.argpartition(-lexical, n - 1)[:n] if n < size else np.arange(size)
+        if mode == "lexical":
+            return lex_ids, lexical[lex_ids], np.zeros(len(lex_ids))
+        vector = self._query_vector(question)
+        dense_ids = self._dense_candidates(vector, n)
+        ids = dense_ids if mode == "dense" else np.union1d(lex_ids, dense_ids)
+        lex = lexical[ids] if lexical is not None else np.zeros(len(ids))
+        return ids, lex, self._dense_z(vector, ids)
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> SearchResult:
+        """The k best chunks for a question."""
+        question = check_question(question, self.settings)
+        if mode not in MODES:
+            raise InputError(f"unknown search mode {mode!r} (one of {', '.join(MODES)})")
+        k = k or self.settings.k
+        if k < 1:
+            raise InputError("k must be at least 1")
+        if self.reader.size == 0:
+            return SearchResult(question, ())
+        ids, lex, dense = self.scores(question, mode)
+        weight = {"hybrid": self.settings.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
+        fused = (lex if mode != "dense" else 0.0) + weight * dense
+        order = np.lexsort((ids, -fused))[:k]
+        chunks = self.reader.chunks([int(ids[i]) for i in order])
+        hits = tuple(Hit(rank=r + 1, chunk=c, score=float(fused[i]), lexical=float(lex[i]), dense=float(dense[i]))
+                     for r, (i, c) in enumerate(zip(order, chunks)))
+        return SearchResult(question, hits)
