@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from index.text import fold
 
-ANALYZER_VERSION = 1  # bump when tokens change: the manifest then asks for a rebuild
+ANALYZER_VERSION = 3  # bump when tokens change: the manifest then asks for a rebuild
 
 _FRENCH_STOP = """
 a au aux avec ce ces dans de des du elle en et eux il ils je la le les leur leurs lui ma mais me
@@ -64,15 +64,19 @@ class Analyzer:
             text = _ELISION.sub(" ", text)
         return [w for w in _TOKEN.findall(text.lower()) if fold(w) not in self.stop and w != "_"]
 
+    def _stems(self, words: list[str]) -> list[str]:
+        # Snowball needs the accents ("arrivée" and "arrivant" -> "arriv"), so fold afterwards.
+        stems = self.stemmer.stemWords(words) if self.stemmer is not None else words
+        return [fold(s) for s in stems]
+
     def stems(self, text: str) -> list[str]:
         """Folded stems of the content words: the unit of lexical matching."""
-        words = self.words(text)
-        if self.stemmer is not None:
-            words = self.stemmer.stemWords(words)
-        return [fold(w) for w in words]
+        return self._stems(self.words(text))
 
     def terms(self, text: str) -> list[str]:
-        """BM25 index terms: stems plus '='-prefixed exact folded forms."""
+        """BM25 index terms: stems plus '='-prefixed exact folded forms.
+
+        The exact forms also let a question typed without accents ("arrivee") match.
+        """
         words = self.words(text)
-        stems = self.stemmer.stemWords(words) if self.stemmer is not None else words
-        return [fold(s) for s in stems] + ["=" + fold(w) for w in words]
+        return self._stems(words) + ["=" + fold(w) for w in words]

@@ -59,7 +59,9 @@ class Embedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # "Loading weights" bars are noise for citebot users
             return SentenceTransformer(target, device="cpu")
         except Exception as exc:  # any loader failure becomes one clear line
             raise ModelError(f"cannot load embedding model '{self.name}': {exc}".splitlines()[0]) from None

@@ -80,11 +80,7 @@ class _Extractor(HTMLParser):
 
 def _clean(raw: str) -> str:
     lines = (_SPACES.sub(" ", line).strip() for line in raw.split("\n"))
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
+    return "\n".join(line for line in lines if line)
 
 
 def extract_html(markup: str) -> HtmlDocument:

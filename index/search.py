@@ -38,6 +38,13 @@ def _zscore(values: np.ndarray, mean: float, std: float) -> np.ndarray:
     return (values - mean) / std if std > 1e-9 else np.zeros_like(values)
 
 
+def fuse(ids: np.ndarray, lexical: np.ndarray, dense: np.ndarray, dense_weight: float,
+         k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the k best candidates by fused score (ties broken by chunk id), and the scores."""
+    fused = lexical + dense_weight * dense
+    return np.lexsort((ids, -fused))[:k], fused
+
+
 class Searcher:
     """Answers `search` queries against one index generation, models loaded once."""
 
@@ -109,9 +116,10 @@ class Searcher:
         if self.reader.size == 0:
             return SearchResult(question, ())
         ids, lex, dense = self.scores(question, mode)
+        if mode == "dense":
+            lex = np.zeros_like(dense)
         weight = {"hybrid": self.settings.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
-        fused = (lex if mode != "dense" else 0.0) + weight * dense
-        order = np.lexsort((ids, -fused))[:k]
+        order, fused = fuse(ids, lex, dense, weight, k)
         chunks = self.reader.chunks([int(ids[i]) for i in order])
         hits = tuple(Hit(rank=r + 1, chunk=c, score=float(fused[i]), lexical=float(lex[i]), dense=float(dense[i]))
                      for r, (i, c) in enumerate(zip(order, chunks)))

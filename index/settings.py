@@ -30,7 +30,7 @@ class Settings:
     embed_batch: int = 32
     # Retrieval.
     k: int = 5
-    dense_weight: float = 0.4
+    dense_weight: float = 0.6
     candidates: int = 100
     # Answering.
     model: str = ""

@@ -1,0 +1,127 @@
+"""Retrieval quality on PIAF v1.1: BM25 only, dense only and the shipped hybrid, in one run.
+
+    python scripts/bench_retrieval.py ../shared/datasets/piaf/piaf-v1.1.json [--limit N]
+
+Every PIAF context becomes one article file; the corpus is indexed with the real pipeline
+(chunking, embedding, FAISS, BM25) and each question must find its context among the hits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from benchdoc import machine, write_section  # noqa: E402
+from piaf import load_piaf, write_corpus  # noqa: E402
+
+from index.builder import build_index  # noqa: E402
+from index.embedder import Embedder  # noqa: E402
+from index.errors import IndexMismatchError  # noqa: E402
+from index.progress import Progress  # noqa: E402
+from index.search import Searcher, fuse  # noqa: E402
+from index.settings import Settings  # noqa: E402
+
+CUTOFFS = (1, 5, 10)
+
+
+class BatchEmbedder(Embedder):
+    """Embeds all questions in one batch up front, then serves them one by one."""
+
+    def prime(self, texts: list[str]) -> None:
+        self.cache = dict(zip(texts, self.encode(texts)))
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.cache[text] if text in self.cache else super().encode_query(text)
+
+
+def metrics(ranks: list[int | None]) -> dict[str, float]:
+    """recall@1/5/10 and MRR@10 from the 1-based rank of the gold context (None: not in top 10)."""
+    n = len(ranks)
+    out = {f"recall@{c}": sum(1 for r in ranks if r and r <= c) / n for c in CUTOFFS}
+    out["mrr@10"] = sum(1 / r for r in ranks if r and r <= 10) / n
+    return out
+
+
+def gold_rank(searcher: Searcher, ids, lex, dense, weight, gold_path: str) -> int | None:
+    order, _ = fuse(ids, lex, dense, weight, 10)
+    paths = [c.path for c in searcher.reader.chunks([int(ids[i]) for i in order])]
+    return next((i + 1 for i, p in enumerate(paths) if p == gold_path), None)
+
+
+def run(args) -> dict[str, dict[str, float]]:
+    contexts, questions = load_piaf(args.piaf)
+    if args.limit:
+        questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
+    corpus = write_corpus(contexts, args.workdir / "corpus")
+    settings = Settings(home=args.workdir / "home")
+    embedder = BatchEmbedder(settings.embed_model, settings.embed_batch)
+    started = time.perf_counter()
+    try:
+        report = build_index(settings, [corpus], embedder=embedder, progress=Progress())
+    except IndexMismatchError:  # the bench's own index, built by an older version: start over
+        report = build_index(settings, [corpus], embedder=embedder, progress=Progress(), rebuild=True)
+    print(f"indexed {report.articles} contexts into {report.chunks} chunks "
+          f"({report.embedded_chunks} embedded) in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    searcher = Searcher.open(settings, embedder)
+    embedder.prime([q.question.strip() for q in questions])
+    gold_paths = {i: str((corpus / f"piaf_{i:04d}.txt").resolve()) for i in range(len(contexts))}
+    variants = {"BM25 only": ("lexical", 0.0), "dense only": ("dense", None),
+                f"hybrid (shipped, dense weight {settings.dense_weight})": ("hybrid", settings.dense_weight)}
+    variants.update({f"hybrid, dense weight {w}": ("hybrid", w) for w in args.weights})
+    ranks: dict[str, list] = {name: [] for name in variants}
+    for q in Progress().iter(questions, "questions", unit="q"):
+        ids, lex, dense = searcher.scores(q.question.strip(), "hybrid")
+        for name, (mode, weight) in variants.items():
+            if mode == "dense":
+                rank = gold_rank(searcher, ids, np.zeros_like(dense), dense, 1.0, gold_paths[q.context])
+            else:
+                rank = gold_rank(searcher, ids, lex, dense, weight, gold_paths[q.context])
+            ranks[name].append(rank)
+    return {name: metrics(r) for name, r in ranks.items()}, len(questions), report
+
+
+def table(results: dict[str, dict[str, float]]) -> str:
+    head = "| retrieval | recall@1 | recall@5 | recall@10 | MRR@10 |\n|---|---|---|---|---|\n"
+    return head + "\n".join(
+        f"| {name} | {m['recall@1']:.3f} | {m['recall@5']:.3f} | {m['recall@10']:.3f} | {m['mrr@10']:.3f} |"
+        for name, m in results.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("piaf", type=Path, help="path to piaf-v1.1.json")
+    parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"),
+                        help="where the corpus files and the index go (reused between runs)")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate an evenly spaced sample of N questions")
+    parser.add_argument("--weights", type=lambda s: [float(w) for w in s.split(",") if w], default=[],
+                        help="extra dense weights to compare, e.g. 0.2,0.6")
+    parser.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
+    args = parser.parse_args()
+    results, n, report = run(args)
+    text = table(results)
+    print(text)
+    if not args.no_doc:
+        command = "python scripts/bench_retrieval.py ../shared/datasets/piaf/piaf-v1.1.json" + (
+            f" --limit {args.limit}" if args.limit else "")
+        write_section("retrieval", f"""## Retrieval quality on PIAF v1.1
+
+`{command}` (also `make bench-retrieval`)
+
+{report.articles} PIAF contexts indexed as articles ({report.chunks} chunks), {n} questions; a question
+counts as found at k when a chunk of its context is among the first k hits.
+Machine: {machine()}.
+
+{text}
+""")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real embedding model (loaded once), a seeds index, CLI runners."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index.builder import build_index  # noqa: E402
+from index.embedder import Embedder  # noqa: E402
+from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+SEEDS = PROJECT_ROOT / "seeds"
+DATA = Path(__file__).parent / "data"
+
+
+def load_questions(name: str = "questions_seeds.jsonl") -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The default embedding model, loaded once for the whole session."""
+    model = Embedder(Settings().embed_model)
+    model.encode(["warm up"])
+    return model
+
+
+@pytest.fixture(scope="session")
+def seeds_settings(tmp_path_factory, embedder) -> Settings:
+    """Settings whose home holds an index of seeds/ (built once, never modified)."""
+    home = tmp_path_factory.mktemp("seeds-home")
+    settings = Settings(home=home)
+    build_index(settings, [SEEDS], embedder=embedder)
+    return settings
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A private, writable copy of three seed articles."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in sorted(SEEDS.glob("*.txt"))[:3]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: Path | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `python -m bot` as a user would, in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=input, capture_output=True, text=True,
+                          env=full_env, cwd=cwd or PROJECT_ROOT, timeout=timeout)

@@ -1,0 +1,118 @@
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import store
+from index.builder import build_index
+from index.errors import IndexLockedError, IndexMismatchError
+from index.reader import IndexReader
+from index.search import Searcher
+from index.settings import Settings
+
+from conftest import SEEDS
+
+
+def _build(settings, corpus, embedder, **kw):
+    return build_index(settings, [corpus], embedder=embedder, **kw)
+
+
+def test_first_build_embeds_every_chunk_and_records_the_manifest(settings, corpus, embedder):
+    report = _build(settings, corpus, embedder)
+    assert (report.articles, report.added, report.unchanged) == (3, 3, 0)
+    assert report.embedded_chunks == report.chunks > 0
+    reader = IndexReader.open_current(settings.home)
+    manifest = reader.manifest
+    assert manifest["embed_model"] == settings.embed_model and manifest["dim"] == 384
+    assert (manifest["chunk_chars"], manifest["chunk_overlap"]) == (settings.chunk_chars, settings.chunk_overlap)
+    assert set(reader.article_hashes()) == {str(p.resolve()) for p in corpus.iterdir()}
+
+
+def test_reindexing_an_unchanged_corpus_embeds_nothing_and_keeps_the_generation(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    before = store.current_generation(settings.home)
+    report = _build(settings, corpus, embedder)
+    assert (report.embedded_chunks, report.unchanged, report.added, report.updated) == (0, 3, 0, 0)
+    assert store.current_generation(settings.home) == before
+
+
+def test_a_changed_article_reembeds_only_its_own_changed_chunks(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    target = sorted(corpus.iterdir())[1]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.replace("train blindé", "train spécial", 1), encoding="utf-8")
+    reader = IndexReader.open_current(settings.home)
+    _, old_chunks = reader.article_with_chunks(str(target.resolve()))
+    report = _build(settings, corpus, embedder)
+    assert (report.updated, report.unchanged, report.added) == (1, 2, 0)
+    assert 1 <= report.embedded_chunks <= len(old_chunks)
+    _, new_chunks = IndexReader.open_current(settings.home).article_with_chunks(str(target.resolve()))
+    assert any("train spécial" in c.text for c in new_chunks)
+
+
+def test_deleted_and_new_articles_are_removed_and_added(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    gone = sorted(corpus.iterdir())[0]
+    gone.unlink()
+    shutil.copy(SEEDS / "004_9094e598d010c395.txt", corpus)
+    report = _build(settings, corpus, embedder)
+    assert (report.removed, report.added, report.unchanged) == (1, 1, 2)
+    paths = set(IndexReader.open_current(settings.home).article_hashes())
+    assert str(gone.resolve()) not in paths
+    assert str((corpus / "004_9094e598d010c395.txt").resolve()) in paths
+
+
+def test_skipped_files_are_listed_with_their_reason(settings, corpus, embedder):
+    (corpus / "vide.txt").write_text("", encoding="utf-8")
+    (corpus / "image.png").write_bytes(b"\x89PNG\x00\x00")
+    report = _build(settings, corpus, embedder)
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons == {"vide.txt": "empty file", "image.png": "unsupported file type '.png'"}
+    assert report.articles == 3
+
+
+def test_an_index_built_with_other_chunking_is_refused_until_rebuilt(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    other = settings.replace(chunk_chars=400)
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        _build(other, corpus, embedder)
+    with pytest.raises(IndexMismatchError, match="chunk_chars"):
+        Searcher.open(other, embedder)
+    report = _build(other, corpus, embedder, rebuild=True)
+    assert report.embedded_chunks == report.chunks
+    assert IndexReader.open_current(settings.home).manifest["chunk_chars"] == 400
+
+
+def test_an_index_built_with_another_embedding_model_is_refused(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    with pytest.raises(IndexMismatchError, match="embed_model"):
+        Searcher.open(settings.replace(embed_model="intfloat/multilingual-e5-small"), embedder)
+
+
+def test_a_second_concurrent_indexer_is_refused_with_a_clear_message(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    with store.HomeLock(Path(settings.home)):
+        with pytest.raises(IndexLockedError, match="another 'citebot index'"):
+            _build(settings, corpus, embedder, rebuild=True)
+    assert _build(settings, corpus, embedder).unchanged == 3
+
+
+def test_a_crash_before_the_pointer_swap_keeps_the_previous_index(settings, corpus, embedder, monkeypatch):
+    _build(settings, corpus, embedder)
+    searcher = Searcher.open(settings, embedder)
+    before = searcher.search("train blindé").to_json()
+    (corpus / "nouveau.txt").write_text("Un nouvel article.\nIl parle de train blindé.", encoding="utf-8")
+
+    def crash(*args):
+        raise OSError("simulated power cut")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="power cut"):
+        _build(settings, corpus, embedder)
+    monkeypatch.undo()
+    assert Searcher.open(settings, embedder).search("train blindé").to_json() == before
+    report = _build(settings, corpus, embedder)
+    assert report.added == 1
+    assert not list(Path(settings.home).glob("tmp-*"))
+    assert len(list(Path(settings.home).glob("gen-*"))) <= 2
