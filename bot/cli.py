@@ -114,6 +114,101 @@ def search_command(settings: Settings, progress: Progress, question, k, as_json)
         sys.exit(EXIT_USAGE)
 
 
+def _answerer(settings: Settings, progress: Progress):
+    from bot.pipeline import Answerer
+
+    return Answerer.open(settings, progress, note)
+
+
+@cli.command("ask")
+@click.argument("question")
+@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
+@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (always JSON lines when QUESTION is '-').")
+@common_options
+def ask_command(settings: Settings, progress: Progress, question, k, model, extractive, as_json):
+    """Answer QUESTION with verified citations ('-' reads one per stdin line)."""
+    from bot.render import answer_text
+    from index.search import check_question
+
+    if question != "-":
+        check_question(question, settings)
+    answerer = None
+    failed = False
+    for text in questions(question):
+        try:
+            answerer = answerer or _answerer(settings, progress)
+            answer = answerer.ask(text)
+        except CitebotError as exc:
+            if question != "-":
+                raise
+            emit_json({"question": text, "error": str(exc)})
+            failed = True
+            continue
+        if as_json or question == "-":
+            emit_json(answer.to_json())
+        else:
+            click.echo(answer_text(answer))
+    if failed:
+        sys.exit(EXIT_USAGE)
+
+
+@cli.command("chat")
+@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
+@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@common_options
+def chat_command(settings: Settings, progress: Progress, k, model, extractive):
+    """Ask questions one after another; follow-ups use the conversation. Ctrl-D or 'exit' quits."""
+    from bot.condense import Turn
+    from bot.render import answer_text
+
+    answerer = _answerer(settings, progress)
+    history: list[Turn] = []
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo(f"citebot ({answerer.mode} mode). Ask a question; Ctrl-D to quit.")
+    while True:
+        try:
+            line = input("> " if interactive else "")
+        except EOFError:
+            break
+        if line.strip().lower() in ("exit", "quit", ":q"):
+            break
+        if not line.strip():
+            continue
+        try:
+            answer = answerer.ask(line, history)
+        except CitebotError as exc:
+            click.echo(f"citebot: error: {exc}", err=True)
+            continue
+        history.append(Turn(answer.question, answer.standalone, answer.text))
+        click.echo(answer_text(answer) + "\n")
+
+
+@cli.command("eval")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
+@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+@click.option("--extractive", is_flag=True, help="Evaluate extractive mode (no language model).")
+@click.option("--json", "as_json", is_flag=True, help="Print every metric and each question's answer as JSON.")
+@common_options
+def eval_command(settings: Settings, progress: Progress, file, k, model, extractive, as_json):
+    """Measure citation accuracy on FILE (JSON Lines: question, sources, keys, answerable)."""
+    from bot.evaluate import load_questions, run_eval
+    from bot.render import eval_table
+
+    if model and extractive:
+        raise click.UsageError("--model and --extractive exclude each other")
+    items = load_questions(file)
+    report = run_eval(_answerer(settings, progress), items, progress)
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(eval_table(report["metrics"]))
+
+
 def main() -> None:
     """Entry point: domain errors become one line on stderr and exit code 2."""
     try:

@@ -38,3 +38,24 @@ def search_text(result: SearchResult) -> str:
         blocks.append(f"{hit.rank}. {c.title} — {c.source} [{c.start}:{c.end}] (score {hit.score:.2f})\n"
                       f"{_preview(c.text)}")
     return "\n\n".join(blocks)
+
+
+def answer_text(answer) -> str:
+    """The answer with [n] markers, then its sources with the verified quotes."""
+    from bot.language import message
+
+    lines = [textwrap.fill(answer.text, width=100)]
+    if answer.citations:
+        lines += ["", message(answer.language, "sources")]
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.title} — {c.source} — “{c.quote}”")
+    if answer.mode == "extractive" and not answer.abstained:
+        lines += ["", f"({message(answer.language, 'label_extractive')})"]
+    return "\n".join(lines)
+
+
+def eval_table(metrics: dict) -> str:
+    """Metrics as an aligned two-column table."""
+    width = max(len(k) for k in metrics)
+    rows = [f"{name.ljust(width)}  {'—' if value is None else value}" for name, value in metrics.items()]
+    return "\n".join(rows)

@@ -33,13 +33,18 @@ CUTOFFS = (1, 5, 10)
 
 
 class BatchEmbedder(Embedder):
-    """Embeds all questions in one batch up front, then serves them one by one."""
+    """Embeds known texts (all questions) in one batch up front, then serves them from memory."""
+
+    cache: dict = {}
 
     def prime(self, texts: list[str]) -> None:
-        self.cache = dict(zip(texts, self.encode(texts)))
+        texts = sorted(set(texts))
+        self.cache = dict(zip(texts, super().encode(texts, progress=None)))
 
-    def encode_query(self, text: str) -> np.ndarray:
-        return self.cache[text] if text in self.cache else super().encode_query(text)
+    def encode(self, texts, progress=None):
+        if texts and all(t in self.cache for t in texts):
+            return np.stack([self.cache[t] for t in texts])
+        return super().encode(texts, progress)
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:

@@ -64,3 +64,39 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: 
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", *args], input=input, capture_output=True, text=True,
                           env=full_env, cwd=cwd or PROJECT_ROOT, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    """A tiny random-weight llama GGUF generated for this test session."""
+    from gguf_factory import write_llama_gguf
+
+    return write_llama_gguf(tmp_path_factory.mktemp("model") / "tiny-random.gguf")
+
+
+@pytest.fixture(scope="session")
+def extractive_answerer(seeds_settings, embedder):
+    """An extractive Answerer over the seeds index, shared by the read-only tests."""
+    from bot.pipeline import Answerer
+    from index.search import Searcher
+
+    settings = seeds_settings.replace(extractive=True)
+    return Answerer(settings, Searcher.open(settings, embedder))
+
+
+class ScriptedGenerator:
+    """A stand-in model that returns fixed outputs in order and records the prompts it saw."""
+
+    def __init__(self, *outputs: str) -> None:
+        self.outputs = list(outputs)
+        self.prompts: list[list[dict]] = []
+        self.grammars: list[str] = []
+        self.n_ctx = 4096
+
+    def generate(self, messages, grammar, max_tokens):
+        self.prompts.append(messages)
+        self.grammars.append(grammar)
+        return self.outputs.pop(0) if self.outputs else '{"statements": []}'
+
+    def count_tokens(self, text):
+        return len(text) // 4

@@ -1,0 +1,149 @@
+"""`citebot eval`: citation accuracy, retrieval quality and latency on a JSON Lines question file.
+
+Metrics (model-free adaptations of ALCE's citation recall/precision, see docs/EVALUATION.md):
+  retrieval_recall@k, mrr@k  answerable questions with an expected source among the k hits
+  quote_verified             citations whose quote equals the source file's text at its offsets
+  citation_precision         citations on answerable questions from an expected source or holding a key
+  citation_recall            answerable, answered questions with a citation whose quote holds a key
+  cited_key_rate             the same over all answerable questions (abstentions count as misses)
+  answer_key_hit             answerable questions whose answer text holds a key
+  abstain_recall             unanswerable questions that abstained
+  false_abstain              answerable questions that abstained
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import InputError
+from index.progress import Progress
+from index.text import fold, normalize_for_match
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    sources: tuple[str, ...]
+    keys: tuple[str, ...]
+    answerable: bool
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Parse a question file; any malformed line is an InputError naming the line."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question = row["question"]
+            answerable = row.get("answerable", True)
+            sources, keys = row.get("sources", []), row.get("keys", [])
+            if not isinstance(question, str) or not question.strip() or not isinstance(answerable, bool) \
+                    or not all(isinstance(x, str) for x in list(sources) + list(keys)):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise InputError(f"{path}:{number}: expected {{\"question\": str, \"sources\": [str], "
+                             "\"keys\": [str], \"answerable\": bool}") from None
+        out.append(EvalQuestion(str(row.get("id", number)), question, tuple(sources), tuple(keys), answerable))
+    if not out:
+        raise InputError(f"{path} holds no question")
+    return out
+
+
+def normalize_key(text: str) -> str:
+    """Case, accents, quote styles and hyphens ignored."""
+    return " ".join(fold(normalize_for_match(text)).replace("-", " ").split())
+
+
+def has_key(text: str, keys: tuple[str, ...]) -> bool:
+    norm = normalize_key(text)
+    return any(normalize_key(k) in norm for k in keys if k.strip())
+
+
+def source_matches(path: str, expected: tuple[str, ...]) -> bool:
+    """An expected source is a file name or a path suffix of the article path."""
+    path = path.replace("\\", "/")
+    return any(path == e or path.endswith("/" + e.lstrip("./")) for e in expected)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def judge(item: EvalQuestion, answer: dict, seconds: float) -> dict:
+    """One question's record from an answer in `citebot ask --json` form."""
+    citations = answer["citations"]
+    hit_sources = [h["source"] for h in answer["hits"]]
+    rank = next((i + 1 for i, s in enumerate(hit_sources) if source_matches(str(Path(s).resolve()), item.sources)), None)
+    verified = 0
+    for c in citations:
+        try:
+            text = Path(c["source"]).read_text(encoding="utf-8")
+            verified += text[c["start"]:c["end"]] == c["quote"]
+        except (OSError, UnicodeDecodeError):
+            pass
+    return {
+        "id": item.id, "question": item.question, "answerable": item.answerable, "mode": answer["mode"],
+        "abstained": answer["abstained"], "answer": answer["answer"], "citations": citations,
+        "hit_sources": hit_sources, "rank": rank, "verified": verified,
+        "relevant_citations": sum(source_matches(str(Path(c["source"]).resolve()), item.sources)
+                                  or has_key(c["quote"], item.keys) for c in citations),
+        "cited_key": any(has_key(c["quote"], item.keys) for c in citations),
+        "answer_key": has_key(re.sub(r"\[\d+\]", "", answer["answer"]), item.keys),
+        "seconds": round(seconds, 3),
+    }
+
+
+def summarize(records: list[dict], k: int) -> dict:
+    """Every metric of the module docstring from per-question records."""
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    answered = [r for r in answerable if not r["abstained"]]
+    citations = sum(len(r["citations"]) for r in records)
+    answerable_citations = sum(len(r["citations"]) for r in answerable)
+    ratio = lambda a, b: round(a / b, 4) if b else None  # noqa: E731
+    latencies = [r["seconds"] for r in records]
+    return {
+        "questions": len(records), "answerable": len(answerable), "unanswerable": len(unanswerable),
+        "k": k, "mode": ",".join(sorted({r["mode"] for r in records})),
+        f"retrieval_recall@{k}": ratio(sum(r["rank"] is not None for r in answerable), len(answerable)),
+        f"mrr@{k}": ratio(sum(1 / r["rank"] for r in answerable if r["rank"]), len(answerable)),
+        "quote_verified": ratio(sum(r["verified"] for r in records), citations),
+        "citation_precision": ratio(sum(r["relevant_citations"] for r in answerable), answerable_citations),
+        "citation_recall": ratio(sum(r["cited_key"] for r in answered), len(answered)),
+        "cited_key_rate": ratio(sum(r["cited_key"] for r in answerable), len(answerable)),
+        "answer_key_hit": ratio(sum(r["answer_key"] for r in answerable), len(answerable)),
+        "abstain_recall": ratio(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
+        "false_abstain": ratio(sum(r["abstained"] for r in answerable), len(answerable)),
+        "latency_p50_s": round(_percentile(latencies, 0.5), 3),
+        "latency_p95_s": round(_percentile(latencies, 0.95), 3),
+    }
+
+
+def run_eval(answerer, items: list[EvalQuestion], progress: Progress | None = None) -> dict:
+    """Ask every question and return {"metrics": {...}, "questions": [...]}."""
+    progress = progress or Progress(enabled=False)
+    records = []
+    with progress.bar(len(items), "evaluating", unit="q") as bar:
+        for item in items:
+            started = time.perf_counter()
+            answer = answerer.ask(item.question).to_json()
+            records.append(judge(item, answer, time.perf_counter() - started))
+            bar.update(1)
+    return {"metrics": summarize(records, answerer.settings.k), "questions": records}

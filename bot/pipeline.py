@@ -1,0 +1,92 @@
+"""One question in, one verified Answer out: retrieve, gate on support, generate, verify, format.
+
+The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline logic.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from bot import extractive
+from bot.condense import Turn, standalone_question
+from bot.generation import generate_drafts
+from bot.language import detect_language, message
+from bot.llm import Generator, LlamaGenerator, find_model
+from bot.prompting import Prompts
+from bot.records import Answer
+from bot.support import SupportModel, SupportScorer, candidate_sentences
+from bot.verify import verify
+from index.progress import Progress
+from index.search import Searcher, check_question
+from index.service import open_searcher
+from index.settings import Settings
+
+
+class Answerer:
+    """Holds the searcher, the support model and (optionally) the language model, loaded once."""
+
+    def __init__(self, settings: Settings, searcher: Searcher, generator: Generator | None = None,
+                 prompts: Prompts | None = None, support: SupportModel | None = None,
+                 progress: Progress | None = None) -> None:
+        self.settings = settings
+        self.searcher = searcher
+        self.generator = generator
+        self.prompts = prompts or Prompts.load(settings.prompts_dir)
+        self.support = support or SupportModel.load()
+        self.progress = progress or Progress(enabled=False)
+        reader = searcher.reader
+        self.scorer = SupportScorer(searcher.analyzer, reader.lexical.document_frequency, reader.size,
+                                    searcher.embedder, self.support)
+        self.last_prompt_tokens = 0
+
+    @classmethod
+    def open(cls, settings: Settings, progress: Progress | None = None,
+             notify: Callable[[str], None] = lambda message: None) -> "Answerer":
+        """Open the index (building it if needed) and the model; no model means extractive mode."""
+        prompts = Prompts.load(settings.prompts_dir)  # fail on a bad template before slow loading
+        path = None if settings.extractive else find_model(settings, notify)
+        searcher = open_searcher(settings, progress, notify)
+        generator = None
+        if not settings.extractive:
+            if path is None:
+                notify("no language model available (offline, none configured): answering in extractive mode")
+            else:
+                with (progress or Progress(enabled=False)).spinner(f"loading {path.name}"):
+                    generator = LlamaGenerator(path, settings.n_ctx, settings.n_threads)
+        return cls(settings, searcher, generator, prompts, progress=progress)
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.generator is not None else "extractive"
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+        """Answer one question (a follow-up when history is given)."""
+        question = check_question(question, self.settings)
+        language = detect_language(question, default="en" if self.settings.language == "english" else "fr")
+        standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
+                                         self.generator, self.prompts)
+        hits = self.searcher.search(standalone, self.settings.k).hits
+        sentences = candidate_sentences(hits)
+        probabilities = self.scorer.score(standalone, hits, sentences)
+        support = float(probabilities.max()) if len(probabilities) else 0.0
+        base = dict(question=question, mode=self.mode, language=language, hits=hits,
+                    standalone=standalone, support=support)
+        if support < self.support.threshold:
+            return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
+        problems: list[str] = []
+        if self.generator is not None:
+            with self.progress.spinner("thinking"):
+                drafts, self.last_prompt_tokens, problems = generate_drafts(
+                    self.generator, self.prompts, question, language, sentences, hits, self.settings)
+        else:
+            chosen = extractive.select(sentences, probabilities, self.support.threshold,
+                                       self.settings.max_statements, self.searcher.analyzer)
+            drafts = extractive.draft(chosen, language)
+        verified = verify(drafts, hits, self.searcher.analyzer)
+        rejected = tuple(problems) + verified.rejected
+        if not verified.citations:
+            return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected, **base)
+        text = verified.text
+        if self.generator is None:
+            text = f"{message(language, 'extractive')} {text}"
+        return Answer(text=text, abstained=False, citations=verified.citations, rejected=rejected, **base)

@@ -1,0 +1,63 @@
+"""Prompt templates from prompts/, checked at start-up, and the passages block they embed."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.records import Sentence
+from index.errors import ConfigError
+
+# Every template and the exact placeholders it must use: a typo fails at start-up.
+TEMPLATES = {
+    "answer_system": {"language", "max_statements"},
+    "answer_user": {"passages", "question"},
+    "condense": {"history", "question", "language"},
+}
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+@dataclass(frozen=True)
+class Prompts:
+    texts: dict[str, str]
+
+    @classmethod
+    def load(cls, folder: Path) -> "Prompts":
+        """Read and validate every template; ConfigError names the file and the problem."""
+        texts = {}
+        for name, wanted in TEMPLATES.items():
+            path = Path(folder) / f"{name}.txt"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"prompt template {path} cannot be read: {exc.strerror}") from None
+            try:
+                found = placeholders(text)
+            except ValueError as exc:
+                raise ConfigError(f"prompt template {path} is malformed: {exc}") from None
+            if found != wanted:
+                problems = [f"unknown {{{p}}}" for p in sorted(found - wanted)]
+                problems += [f"missing {{{p}}}" for p in sorted(wanted - found)]
+                raise ConfigError(f"prompt template {path}: {', '.join(problems)}")
+            texts[name] = text
+        return cls(texts)
+
+    def render(self, name: str, **values) -> str:
+        return self.texts[name].format(**values).strip()
+
+
+def passages_block(sentences: list[Sentence], titles: dict[int, str]) -> str:
+    """Numbered passages, one sentence per line, as the model may quote them."""
+    blocks = []
+    for number in sorted({s.passage for s in sentences}):
+        lines = [s.text for s in sentences if s.passage == number]
+        blocks.append(f"[{number}] {titles[number]}\n" + "\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def history_block(turns: list[tuple[str, str]]) -> str:
+    return "\n".join(f"Q: {q}\nA: {a}" for q, a in turns)

@@ -1,0 +1,76 @@
+"""Records carried through the answering pipeline, from draft statements to the final Answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index.models import Hit, display_path
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A quotable sentence of a retrieved passage, with its offsets in the article."""
+
+    passage: int          # 1-based number of the passage (hit) it is shown under
+    path: str
+    title: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftCitation:
+    """What a generator claims: a passage number and a quote from it. Not trusted."""
+
+    passage: int
+    quote: str
+
+
+@dataclass(frozen=True)
+class DraftStatement:
+    text: str
+    citations: tuple[DraftCitation, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A verified quote: open(path).read()[start:end] == quote."""
+
+    n: int
+    path: str
+    title: str
+    start: int
+    end: int
+    quote: str
+
+    @property
+    def source(self) -> str:
+        return display_path(self.path)
+
+    def to_json(self) -> dict:
+        return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
+                "end": self.end, "quote": self.quote}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of one question: the answer text with [n] markers and its citations."""
+
+    question: str
+    text: str
+    abstained: bool
+    mode: str                      # "llm" or "extractive"
+    language: str                  # "fr" or "en"
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    standalone: str = ""           # the question used for retrieval (follow-ups made standalone)
+    support: float = 0.0           # best sentence support probability (the abstention signal)
+    rejected: tuple[str, ...] = field(default_factory=tuple)  # why draft citations were dropped
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question, "answer": self.text, "abstained": self.abstained,
+            "mode": self.mode, "citations": [c.to_json() for c in self.citations],
+            "hits": [h.to_json() for h in self.hits],
+        }

@@ -1,0 +1,92 @@
+"""Set the abstention threshold on a development question file (not the test file).
+
+    python scripts/calibrate_threshold.py [tests/data/questions_seeds_dev.jsonl] [--corpus seeds]
+
+Runs the real extractive pipeline on every question and records its support (the best sentence's
+probability). The threshold is the midpoint, in log-odds, of the widest gap that abstains on as
+many unanswerable questions as possible while no answerable question abstains
+(--max-false-abstain relaxes that). Writes it to bot/support_model.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from benchdoc import write_section  # noqa: E402
+
+from bot.pipeline import Answerer  # noqa: E402
+from bot.support import MODEL_PATH  # noqa: E402
+from index.builder import build_index  # noqa: E402
+from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return math.log(p / (1 - p))
+
+
+def choose(answerable: list[float], unanswerable: list[float], max_false: float) -> tuple[float, int, int]:
+    """(threshold, false abstentions, unanswerable answered) by the rule in the module doc."""
+    points = sorted({logit(x) for x in answerable + unanswerable})
+    cuts = [points[0] - 1.0] + [(a + b) / 2 for a, b in zip(points, points[1:])] + [points[-1] + 1.0]
+    allowed = int(max_false * len(answerable))
+    best = None
+    for cut in cuts:
+        false = sum(logit(x) < cut for x in answerable)
+        answered = sum(logit(x) >= cut for x in unanswerable)
+        if false > allowed:
+            continue
+        gap = min([abs(logit(x) - cut) for x in answerable + unanswerable])
+        key = (answered, -gap)
+        if best is None or key < best[0]:
+            best = (key, cut, false, answered)
+    _, cut, false, answered = best
+    return 1 / (1 + math.exp(-cut)), false, answered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("questions", nargs="?", type=Path, default=PROJECT_ROOT / "tests/data/questions_seeds_dev.jsonl")
+    parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "seeds")
+    parser.add_argument("--max-false-abstain", type=float, default=0.0)
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home), extractive=True)
+        build_index(settings, [args.corpus])
+        answerer = Answerer.open(settings)
+        supports = [(row, answerer.ask(row["question"]).support) for row in rows]
+    answerable = [s for row, s in supports if row["answerable"]]
+    unanswerable = [s for row, s in supports if not row["answerable"]]
+    threshold, false, answered = choose(answerable, unanswerable, args.max_false_abstain)
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    model["threshold"] = round(threshold, 5)
+    model["threshold_fitted_on"] = f"{args.questions.name}: {len(answerable)} answerable, {len(unanswerable)} unanswerable"
+    MODEL_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"threshold {threshold:.5f}: {false}/{len(answerable)} answerable would abstain, "
+          f"{len(unanswerable) - answered}/{len(unanswerable)} unanswerable abstain")
+    write_section("threshold", f"""## Abstention threshold (calibrated on development questions)
+
+`python scripts/calibrate_threshold.py tests/data/questions_seeds_dev.jsonl`
+
+citebot abstains, without calling a language model, when the best retrieved sentence's support
+probability is below the threshold. It is set on a development file of {len(rows)} questions over
+seeds/ that the tests never use ({len(answerable)} answerable, {len(unanswerable)} unanswerable): the
+midpoint of the widest gap (in log-odds) that abstains on as many unanswerable questions as
+possible with no answerable one abstaining. Threshold **{threshold:.5f}**: on the development file
+{false}/{len(answerable)} answerable questions abstain and {len(unanswerable) - answered}/{len(unanswerable)}
+unanswerable ones do. The test file's numbers come from `citebot eval` (section *Citation accuracy*).
+""")
+
+
+if __name__ == "__main__":
+    main()
