@@ -209,6 +209,22 @@ def eval_command(settings: Settings, progress: Progress, file, k, model, extract
         click.echo(eval_table(report["metrics"]))
 
 
+@cli.command("discord")
+@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@common_options
+def discord_command(settings: Settings, progress: Progress, model, extractive):
+    """Run the Discord bot (token from the DISCORD_TOKEN environment variable)."""
+    import os
+
+    token = os.environ.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        fail("DISCORD_TOKEN is not set; create a bot token in the Discord Developer Portal (see README)")
+    from bot.discord_run import run
+
+    run(settings, token, progress, note)
+
+
 def main() -> None:
     """Entry point: domain errors become one line on stderr and exit code 2."""
     try:

@@ -24,6 +24,11 @@ MESSAGES = {
         "sources": "Sources",
         "label_extractive": "mode extractif : citations choisies sans modèle de langue",
         "label_abstain": "pas de réponse dans les articles",
+        "busy": "Trop de questions en attente : réessayez dans un instant.",
+        "cooldown": "Merci de patienter {seconds} s avant de poser une nouvelle question.",
+        "error": "Désolé, une erreur s'est produite en répondant à cette question.",
+        "too_long": "Cette question est trop longue (au plus {limit} caractères).",
+        "empty": "Posez une question après la mention, par exemple : « Qui est John Kirby ? »",
     },
     "en": {
         "abstain": "I could not find the answer in the indexed articles.",
@@ -31,6 +36,11 @@ MESSAGES = {
         "sources": "Sources",
         "label_extractive": "extractive mode: quotes chosen without a language model",
         "label_abstain": "no answer in the articles",
+        "busy": "Too many questions are waiting: please try again in a moment.",
+        "cooldown": "Please wait {seconds} s before asking another question.",
+        "error": "Sorry, something went wrong while answering this question.",
+        "too_long": "This question is too long (at most {limit} characters).",
+        "empty": "Ask a question after the mention, for example: “Who is John Kirby?”",
     },
 }
 
@@ -44,5 +54,5 @@ def detect_language(text: str, default: str = "fr") -> str:
     return max(scores, key=scores.get)
 
 
-def message(language: str, key: str) -> str:
-    return MESSAGES.get(language, MESSAGES["en"])[key]
+def message(language: str, key: str, **values) -> str:
+    return MESSAGES.get(language, MESSAGES["en"])[key].format(**values)

@@ -1,0 +1,164 @@
+"""The Discord interface: /ask, mentions, DMs and follow-ups in threads. No pipeline logic here.
+
+The bot is given its dependencies (settings and an AnswerService); questions are answered on
+the service's worker thread while the event loop keeps Discord's heartbeats going.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.condense import Turn
+from bot.discord_format import Outgoing, render
+from bot.discord_worker import AnswerService, Cooldown, QueueFull
+from bot.language import detect_language, message
+from index.settings import Settings
+
+log = logging.getLogger("citebot.discord")
+NO_MENTIONS = discord.AllowedMentions.none()
+MAX_TURNS = 10
+
+
+def _embed(spec) -> discord.Embed:
+    embed = discord.Embed(title=spec.title)
+    for name, value in spec.fields:
+        embed.add_field(name=name, value=value, inline=False)
+    if spec.footer:
+        embed.set_footer(text=spec.footer)
+    return embed
+
+
+class CitebotBot(commands.Bot):
+    """A discord.py bot that answers through an AnswerService."""
+
+    def __init__(self, settings: Settings, service: AnswerService, sync_commands: bool = True,
+                 intents: discord.Intents | None = None) -> None:
+        if intents is None:
+            intents = discord.Intents.default()
+            intents.message_content = True  # privileged: needed to read questions addressed by mention
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents, allowed_mentions=NO_MENTIONS,
+                         help_command=None)
+        self.settings = settings
+        self.service = service
+        self.sync_commands = sync_commands
+        self.cooldown = Cooldown(settings.discord_cooldown)
+        self.conversations: dict[int, list[Turn]] = {}  # thread or DM channel id -> turns
+
+    async def setup_hook(self) -> None:
+        self.service.start()
+        await self.add_cog(AskCog(self))
+        if not self.sync_commands:
+            return
+        if self.settings.discord_guild:
+            guild = discord.Object(id=self.settings.discord_guild)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)  # instant in that guild
+        else:
+            await self.tree.sync()  # global commands can take up to an hour to appear
+
+    async def close(self) -> None:
+        self.service.stop()
+        await super().close()
+
+    async def on_message(self, message: discord.Message) -> None:
+        """No prefix commands: questions are handled by AskCog's listener, not parsed as commands."""
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s guilds)", self.user, len(self.guilds))
+
+    def refusal(self, user_id: int, question: str) -> str | None:
+        """Why this question is refused before queueing (too long, cooldown), or None."""
+        language = detect_language(question)
+        if not question.strip():
+            return message(language, "empty")
+        if len(question) > self.settings.max_question_chars:
+            return message(language, "too_long", limit=self.settings.max_question_chars)
+        wait = self.cooldown.wait_time(user_id)
+        if wait > 0:
+            return message(language, "cooldown", seconds=max(1, round(wait)))
+        return None
+
+    async def answer(self, user_id: int, question: str, history: list[Turn]) -> tuple[list[Outgoing], Turn | None]:
+        """Messages answering the question (or a polite refusal) and the turn to remember."""
+        refused = self.refusal(user_id, question)
+        if refused:
+            return [Outgoing(refused)], None
+        language = detect_language(question)
+        try:
+            answer = await self.service.ask(question, history)
+        except QueueFull:
+            return [Outgoing(message(language, "busy"))], None
+        except Exception:
+            log.exception("answering %r failed", question[:80])
+            return [Outgoing(message(language, "error"))], None
+        return render(answer), Turn(answer.question, answer.standalone, answer.text)
+
+    def remember(self, channel_id: int, turn: Turn | None) -> None:
+        if turn is not None:
+            turns = self.conversations.setdefault(channel_id, [])
+            turns.append(turn)
+            del turns[:-MAX_TURNS]
+
+
+async def send_all(target, messages: list[Outgoing]) -> None:
+    """Send through a channel, a message reply or an interaction followup, never mentioning anyone."""
+    for out in messages:
+        kwargs = {"allowed_mentions": NO_MENTIONS}
+        if out.embed is not None:
+            kwargs["embed"] = _embed(out.embed)
+        await target(content=out.content or None, **kwargs)
+
+
+class AskCog(commands.Cog):
+    """/ask, mentions, DMs and thread follow-ups."""
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ask", description="Ask a question about the indexed news articles")
+    @app_commands.describe(question="Your question, e.g. Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        await interaction.response.defer(thinking=True)  # Discord wants a response within 3 s
+        messages, _ = await self.bot.answer(interaction.user.id, question, [])
+        await send_all(interaction.followup.send, messages)
+
+    def _question(self, message: discord.Message) -> str:
+        text = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content)
+        return " ".join(text.split())
+
+    @commands.Cog.listener()
+    async def on_message(self, msg: discord.Message) -> None:
+        if msg.author.bot or self.bot.user is None:
+            return
+        in_dm = msg.guild is None
+        in_our_thread = isinstance(msg.channel, discord.Thread) and msg.channel.id in self.bot.conversations
+        if not (in_dm or in_our_thread or self.bot.user in msg.mentions):
+            return
+        question = self._question(msg)
+        if in_dm or in_our_thread:
+            history = self.bot.conversations.get(msg.channel.id, [])
+            messages, turn = await self.bot.answer(msg.author.id, question, history)
+            self.bot.remember(msg.channel.id, turn)
+            await send_all(msg.channel.send, messages)
+            return
+        target, thread = await self._open_thread(msg, question)
+        messages, turn = await self.bot.answer(msg.author.id, question, [])
+        if thread is not None:
+            self.bot.remember(thread.id, turn)
+        await send_all(target, messages)
+
+    async def _open_thread(self, msg: discord.Message, question: str):
+        """A new thread on the question, or a plain reply where threads are not possible."""
+        if isinstance(msg.channel, discord.TextChannel):
+            try:
+                thread = await msg.create_thread(name=(question or "citebot")[:90], auto_archive_duration=1440)
+                self.bot.conversations.setdefault(thread.id, [])
+                return thread.send, thread
+            except discord.HTTPException:  # Forbidden included: no thread permission here
+                log.info("cannot create a thread in #%s; replying instead", msg.channel)
+        return msg.reply, None

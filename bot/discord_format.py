@@ -1,0 +1,104 @@
+"""Answers as Discord messages: content split within 2,000 characters, sources in embeds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.language import message
+from bot.records import Answer
+
+CONTENT_LIMIT = 2000
+EMBED_TOTAL = 6000
+EMBED_FIELDS = 25
+FIELD_NAME = 256
+FIELD_VALUE = 1024
+# A place to split: after the end of a sentence or a citation marker, before the next word.
+_BREAK = re.compile(r"(?<=[.!?…»”\]])\s+(?!\[)")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Embed:
+    title: str
+    fields: tuple[tuple[str, str], ...] = ()
+    footer: str = ""
+
+    def size(self) -> int:
+        return len(self.title) + len(self.footer) + sum(len(n) + len(v) for n, v in self.fields)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One Discord message: text and at most one embed."""
+
+    content: str
+    embed: Embed | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """Where to cut `text` so the first part fits: a sentence end, else a space outside a marker."""
+    breaks = [m.start() for m in _BREAK.finditer(text, 0, limit + 1) if m.start() <= limit]
+    if breaks:
+        return breaks[-1]
+    markers = [(m.start(), m.end()) for m in _MARKER.finditer(text)]
+    spaces = [i for i in range(min(limit, len(text) - 1), 0, -1)
+              if text[i].isspace() and not any(s < i < e for s, e in markers)]
+    return spaces[0] if spaces else limit
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, cut between sentences, never inside a word or [n]."""
+    pieces = []
+    text = text.strip()
+    while len(text) > limit:
+        cut = _cut_point(text, limit)
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _field(citation) -> tuple[str, str]:
+    name = f"[{citation.n}] {citation.title}"
+    if len(name) > FIELD_NAME:
+        name = name[:FIELD_NAME - 1] + "…"
+    head = f"`{citation.source}`\n"
+    quote = citation.quote
+    room = FIELD_VALUE - len(head) - 2
+    if len(quote) > room:
+        quote = quote[:room - 1].rsplit(" ", 1)[0] + "…"
+    return name, f"{head}“{quote}”"
+
+
+def source_embeds(answer: Answer) -> list[Embed]:
+    """The sources of an answer, as few embeds as Discord's limits allow."""
+    title = message(answer.language, "sources")
+    footer = message(answer.language, "label_extractive") if answer.mode == "extractive" else ""
+    embeds: list[Embed] = []
+    current: list[tuple[str, str]] = []
+    for citation in answer.citations:
+        item = _field(citation)
+        size = len(title) + len(footer) + sum(len(n) + len(v) for n, v in current + [item])
+        if current and (len(current) == EMBED_FIELDS or size > EMBED_TOTAL):
+            embeds.append(Embed(title, tuple(current), footer))
+            current = []
+        current.append(item)
+    if current:
+        embeds.append(Embed(title, tuple(current), footer))
+    return embeds
+
+
+def render(answer: Answer) -> list[Outgoing]:
+    """The messages to send for an answer: text pieces, the sources embed on the last ones."""
+    text = answer.text
+    if answer.abstained:
+        text = f"{text}\n_({message(answer.language, 'label_abstain')})_"
+    pieces = split_text(text)
+    embeds = source_embeds(answer)
+    messages = [Outgoing(piece) for piece in pieces[:-1]]
+    messages.append(Outgoing(pieces[-1], embeds[0] if embeds else None))
+    messages += [Outgoing("", embed) for embed in embeds[1:]]
+    return messages

@@ -1,0 +1,99 @@
+"""The answering worker: one thread owns the model, a bounded queue feeds it, the event loop awaits.
+
+llama.cpp and the embedding model are slow and not reentrant; running them on the event
+loop would stop Discord heartbeats, and running them on several threads would call the
+model concurrently. One worker thread answers questions one at a time; when its queue is
+full, callers are told to retry instead of piling up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+
+from bot.condense import Turn
+from bot.records import Answer
+
+log = logging.getLogger("citebot.discord")
+
+
+class QueueFull(Exception):
+    """More questions are waiting than the queue holds."""
+
+
+class AnswerService:
+    """Runs `answerer.ask` on a single worker thread."""
+
+    def __init__(self, answerer, maxsize: int = 8) -> None:
+        self.answerer = answerer
+        self.jobs: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
+        self.thread = threading.Thread(target=self._run, name="citebot-answerer", daemon=True)
+        self.answered = 0
+
+    def start(self) -> None:
+        if not self.thread.is_alive():
+            self.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Let the current question finish, then end the worker."""
+        if self.thread.is_alive():
+            try:
+                self.jobs.put(None, timeout=timeout)
+            except queue.Full:
+                return
+            self.thread.join(timeout)
+
+    async def ask(self, question: str, history: list[Turn]) -> Answer:
+        """Queue a question and wait for its answer without blocking the event loop."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        try:
+            self.jobs.put_nowait((question, list(history), loop, future))
+        except queue.Full:
+            raise QueueFull from None
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            question, history, loop, future = job
+            started = time.perf_counter()
+            try:
+                outcome, failed = self.answerer.ask(question, history), False
+            except Exception as exc:  # reported to the asker; the worker keeps going
+                outcome, failed = exc, True
+            self.answered += 1
+            log.info("answered in %.1f s", time.perf_counter() - started)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+
+
+def _settle(future: asyncio.Future, outcome, failed: bool) -> None:
+    if future.cancelled():
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+class Cooldown:
+    """At most one question per user every `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last: dict[int, float] = {}
+
+    def wait_time(self, user_id: int, now: float | None = None) -> float:
+        """Seconds the user must still wait (0 when free); records the question when free."""
+        now = time.monotonic() if now is None else now
+        remaining = self.seconds - (now - self.last.get(user_id, float("-inf")))
+        if remaining > 0:
+            return remaining
+        self.last[user_id] = now
+        return 0.0

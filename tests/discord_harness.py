@@ -1,0 +1,98 @@
+"""dpytest, extended with what it lacks for citebot: threads, and a record of allowed_mentions."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import discord
+import discord.ext.test as dpytest
+from discord.ext.test import backend
+
+_ids = itertools.count(9_000_000_000)
+
+
+@dataclass
+class Sent:
+    """What the bot asked Discord to send, as the HTTP payload carried it."""
+
+    channel_id: int
+    content: str | None
+    embeds: list[dict]
+    allowed_mentions: dict | None
+
+
+@dataclass
+class Recorder:
+    sent: list[Sent] = field(default_factory=list)
+    threads: list[int] = field(default_factory=list)
+
+
+def install(monkeypatch) -> Recorder:
+    """Patch dpytest's fake HTTP client: record every payload, support message threads."""
+    recorder = Recorder()
+    original_send = backend.FakeHttp.send_message
+
+    async def send_message(self, channel_id, *, params):
+        # dpytest reads the target channel from its caller's frame: keep it visible from here.
+        channel = backend._get_higher_locs(1).get("channel")  # noqa: F841
+        result = await original_send(self, channel_id, params=params)
+        payload = params.payload or {}
+        recorder.sent.append(Sent(channel_id, payload.get("content"), payload.get("embeds") or [],
+                                  payload.get("allowed_mentions")))
+        return result
+
+    async def start_thread_with_message(self, channel_id, message_id, *, name, auto_archive_duration,
+                                        rate_limit_per_user=None, reason=None):
+        channel = self.state.get_channel(int(channel_id))
+        data = {
+            "id": next(_ids), "guild_id": channel.guild.id, "parent_id": channel.id, "owner_id": self.state.user.id,
+            "name": name, "type": discord.ChannelType.public_thread.value, "message_count": 0, "member_count": 1,
+            "rate_limit_per_user": 0, "thread_metadata": {"archived": False, "auto_archive_duration": auto_archive_duration,
+                                                          "archive_timestamp": "2026-01-01T00:00:00+00:00", "locked": False},
+        }
+        self.state.parse_thread_create(data)
+        recorder.threads.append(data["id"])
+        return data
+
+    monkeypatch.setattr(backend.FakeHttp, "send_message", send_message)
+    monkeypatch.setattr(backend.FakeHttp, "start_thread_with_message", start_thread_with_message)
+    return recorder
+
+
+def mention(bot: discord.Client, text: str) -> str:
+    return f"<@{bot.user.id}> {text}"
+
+
+async def say(content: str, channel=0, member=0) -> discord.Message:
+    return await dpytest.message(content, channel=channel, member=member)
+
+
+class FakeInteraction:
+    """A test double of discord.Interaction for the /ask callback."""
+
+    def __init__(self, user_id: int = 4242) -> None:
+        self.user = discord.Object(id=user_id)
+        self.deferred: list[dict] = []
+        self.followups: list[dict] = []
+        interaction = self
+
+        class Response:
+            async def defer(self, **kwargs):
+                interaction.deferred.append(kwargs)
+
+        class Followup:
+            async def send(self, **kwargs):
+                assert interaction.deferred, "followup before defer"
+                interaction.followups.append(kwargs)
+
+        self.response = Response()
+        self.followup = Followup()
+
+
+def dpytest_intents() -> discord.Intents:
+    """dpytest fakes members through the member cache, which needs the members intent."""
+    intents = discord.Intents.default()
+    intents.message_content = True
+    intents.members = True
+    return intents

@@ -1,0 +1,253 @@
+"""The Discord bot driven through dpytest's simulated backend."""
+
+import asyncio
+import re
+import threading
+import time
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+import pytest_asyncio
+
+from bot.discord_bot import CitebotBot
+from bot.discord_format import CONTENT_LIMIT, split_text
+from bot.discord_worker import AnswerService
+from bot.records import Answer, Citation
+
+from discord_harness import FakeInteraction, install, mention, say, dpytest_intents
+
+
+async def _make_bot(settings, answerer, queue=8, cooldown=0.0) -> CitebotBot:
+    bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown),
+                     AnswerService(answerer, queue), sync_commands=False, intents=dpytest_intents())
+    await bot._async_setup_hook()
+    await bot.setup_hook()
+    dpytest.configure(bot, members=6)
+    return bot
+
+
+@pytest_asyncio.fixture
+async def harness(monkeypatch):
+    recorder = install(monkeypatch)
+    bots = []
+
+    async def make(settings, answerer, **kw):
+        bot = await _make_bot(settings, answerer, **kw)
+        bots.append(bot)
+        return bot
+
+    yield recorder, make
+    for bot in bots:
+        bot.service.stop()
+    await dpytest.empty_queue()
+
+
+def _texts(recorder):
+    return [s.content or "" for s in recorder.sent]
+
+
+async def test_a_mention_is_answered_in_a_new_thread_with_cited_sources(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+    await say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"))
+    assert len(recorder.threads) == 1
+    reply = recorder.sent[-1]
+    assert reply.channel_id == recorder.threads[0]
+    assert "train blindé" in reply.content and "[1]" in reply.content
+    fields = reply.embeds[0]["fields"]
+    assert any("seeds/" in f["value"] and "train blindé" in f["value"] for f in fields)
+    assert "mode extractif" in reply.embeds[0]["footer"]["text"]
+
+
+async def test_a_follow_up_in_the_thread_uses_the_conversation(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+    await say(mention(bot, "Qui est le conseiller diplomatique de Vladimir Poutine ?"))
+    thread = bot.get_channel(recorder.threads[0]) or bot.guilds[0].get_thread(recorder.threads[0])
+    await say("Et lui, comment a-t-il présenté le voyage du président russe ?", channel=thread)
+    follow = recorder.sent[-1]
+    assert follow.channel_id == thread.id
+    assert any("Ouchakov" in f["value"] for f in follow.embeds[0]["fields"])
+    assert len(bot.conversations[thread.id]) == 2
+
+
+async def test_everyone_and_user_mentions_in_questions_and_articles_never_ping(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+    await say(mention(bot, "@everyone @here <@&123> Qui est John Kirby ?"))
+    await say(mention(bot, "@everyone"))
+    assert recorder.sent
+    for sent in recorder.sent:
+        assert sent.allowed_mentions == {"parse": []} or sent.allowed_mentions == {"parse": [], "replied_user": False}
+
+
+async def test_direct_messages_are_answered_like_mentions(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+    member = dpytest.get_config().members[0]
+    dm = await member.create_dm()
+    await say("Qui est John Kirby ?", channel=dm, member=member)
+    assert "Kirby" in recorder.sent[-1].embeds[0]["fields"][0]["value"]
+    assert not recorder.threads
+
+
+async def test_without_thread_permission_the_bot_replies_in_the_channel(harness, extractive_answerer, monkeypatch):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+
+    async def forbidden(self, **kwargs):
+        raise discord.Forbidden(type("R", (), {"status": 403, "reason": "Missing Permissions"})(), "no threads")
+
+    monkeypatch.setattr(discord.Message, "create_thread", forbidden)
+    channel = dpytest.get_config().channels[0]
+    await say(mention(bot, "Qui est John Kirby ?"))
+    assert recorder.sent[-1].channel_id == channel.id and "[1]" in recorder.sent[-1].content
+
+
+class LongAnswerer:
+    """Returns a 3,000-character answer whose sentences each carry a citation marker."""
+
+    settings = None
+
+    def ask(self, question, history=None):
+        sentence = "Le dirigeant nord-coréen est arrivé en Russie à bord de son train blindé, selon l’agence officielle"
+        parts = [f"{sentence} numéro {i}. [{i % 3 + 1}]" for i in range(30)]
+        citations = tuple(Citation(n, "/tmp/a.txt", "Titre", 0, 10, "citation " * 20) for n in (1, 2, 3))
+        return Answer(question=question, text=" ".join(parts), abstained=False, mode="llm", language="fr",
+                      citations=citations, hits=())
+
+
+async def test_a_3000_character_answer_is_split_at_sentences_without_cutting_markers(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, LongAnswerer())
+    await say(mention(bot, "Raconte tout."))
+    contents = [s.content for s in recorder.sent if s.content]
+    assert len(contents) == 2 and all(len(c) <= CONTENT_LIMIT for c in contents)
+    assert " ".join(contents) == LongAnswerer().ask("x").text
+    for piece in contents:
+        assert re.fullmatch(r".*\[\d\]", piece, re.S), piece[-20:]  # ends right after a marker
+    assert recorder.sent[-1].embeds and not recorder.sent[0].embeds
+
+
+def test_splitting_never_cuts_a_word_or_a_marker():
+    text = ("mot " * 600 + "[12][13] " + "fin " * 200).strip()
+    pieces = split_text(text, 2000)
+    assert all(len(p) <= 2000 for p in pieces)
+    assert " ".join(pieces) == text
+    assert all(not p.startswith("]") and "[1" not in p[-2:] for p in pieces)
+
+
+async def test_the_slash_command_defers_then_follows_up(harness, extractive_answerer):
+    _, make = harness
+    bot = await make(extractive_answerer.settings, extractive_answerer)
+    cog = bot.get_cog("AskCog")
+    interaction = FakeInteraction()
+    await cog.ask.callback(cog, interaction, "Qui est John Kirby ?")
+    assert interaction.deferred == [{"thinking": True}]
+    assert interaction.followups and "[1]" in interaction.followups[0]["content"]
+    assert interaction.followups[0]["allowed_mentions"].to_dict() == {"parse": []}
+    assert bot.tree.get_command("ask").description
+
+
+class CountingAnswerer:
+    """Slow stand-in model that records how many calls overlap."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.active = 0
+        self.max_active = 0
+        self.questions = []
+
+    def ask(self, question, history=None):
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        time.sleep(0.05)
+        with self.lock:
+            self.active -= 1
+            self.questions.append(question)
+        if "boom" in question:
+            raise RuntimeError("model crashed")
+        return Answer(question=question, text=f"Réponse à {question} [1]", abstained=False, mode="llm",
+                      language="fr", citations=(Citation(1, "/tmp/a.txt", "T", 0, 4, "quote"),), hits=())
+
+
+async def test_twenty_simultaneous_questions_are_each_answered_or_refused_once(harness, extractive_answerer):
+    recorder, make = harness
+    model = CountingAnswerer()
+    bot = await make(extractive_answerer.settings, model, queue=4, cooldown=30.0)
+    members = dpytest.get_config().members
+    gaps, stop = [], asyncio.Event()
+
+    async def ticker():
+        last = time.perf_counter()
+        while not stop.is_set():
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    tick = asyncio.create_task(ticker())
+    questions = [(i, members[i % 5]) for i in range(20)]
+    await asyncio.gather(*(say(mention(bot, f"Question numéro {i} ?"), member=m) for i, m in questions))
+    stop.set()
+    await tick
+    replies = [s for s in recorder.sent if s.content]
+    assert len(replies) == 20  # one reply per question, none lost, none doubled
+    answered = [r for r in replies if r.content.startswith("Réponse à")]
+    refused = [r for r in replies if "patienter" in r.content or "réessayez" in r.content]
+    assert len(answered) + len(refused) == 20 and 1 <= len(answered) <= 5
+    assert sorted(model.questions) == sorted({q for q in model.questions})
+    assert model.max_active == 1  # the model is never called concurrently
+    assert max(gaps) < 0.5  # the event loop kept running while the model worked
+
+
+async def test_an_error_while_answering_gets_an_apology_and_the_bot_keeps_going(harness, extractive_answerer, caplog):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer())
+    await say(mention(bot, "boom ?"), member=0)
+    await say(mention(bot, "Encore une question ?"), member=1)
+    texts = _texts(recorder)
+    assert any("Désolé" in t for t in texts)
+    assert texts[-1].startswith("Réponse à Encore une question")
+    assert "model crashed" in caplog.text
+
+
+async def test_overlong_questions_are_refused_politely(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer())
+    await say(mention(bot, "Pourquoi " * 300))
+    assert "trop longue" in recorder.sent[-1].content
+
+
+def test_discord_without_a_token_exits_2_with_one_line(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("discord", env={"DISCORD_TOKEN": ""}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("citebot: error: DISCORD_TOKEN is not set; create a bot token in the "
+                                   "Discord Developer Portal (see README)")
+
+
+def test_a_bad_token_or_no_network_fails_in_one_line_without_printing_the_token(tmp_path):
+    from conftest import run_cli
+
+    token = "MTAbad.token.value-that-must-not-leak"
+    proc = run_cli("discord", env={"DISCORD_TOKEN": token}, cwd=tmp_path, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert token not in proc.stdout + proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("citebot: error: ") and ("rejected the token" in last or "cannot reach Discord" in last)
+
+
+def test_a_token_discord_rejects_becomes_a_clear_error(monkeypatch, seeds_settings):
+    from bot import discord_run
+    from index.progress import Progress
+
+    async def login(self, token):
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    monkeypatch.setattr(CitebotBot, "login", login)
+    with pytest.raises(discord_run.DiscordError, match="rejected the token"):
+        discord_run.run(seeds_settings, "bad-token", Progress(enabled=False), lambda m: None)
