@@ -151,7 +151,7 @@ def _write(home: Path, settings: Settings, plan: _Plan, old: IndexReader | None,
     conn.commit()
     conn.close()
     with progress.bar(len(new_texts), "embedding", unit="chunk") as bar:
-        fresh = embedder.encode(new_texts, progress=bar.update)
+        fresh = embedder.encode(new_texts, progress=bar.update, bulk=True)
     dim = fresh.shape[1] if len(new_texts) else (old.dim if old else embedder.dim)
     vectors = np.zeros((len(rows), dim), dtype=np.float32)
     for i, (origin, ref) in enumerate(sources):

