@@ -5,13 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test ask install bench bench-retrieval clean-index
+.PHONY: test ask install bench bench-retrieval bench-speed bench-scale bench-llm calibrate clean-index
 
 install: $(STAMP)
 
+# The CPU wheel of torch goes first: a looser requirement would pull several GB of CUDA packages.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	# The CPU wheel of torch first: a looser requirement would pull several GB of CUDA packages.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -24,8 +24,25 @@ ask: $(STAMP)
 	@test -n "$$Q" || { echo 'usage: make ask Q="your question"' >&2; exit 2; }
 	@$(BIN)/citebot ask -- "$$Q"
 
+# Every benchmark writes its section of docs/BENCHMARKS.md; `make bench` runs them all (~25 min).
+bench: bench-retrieval bench-speed bench-scale bench-llm
+
 bench-retrieval: $(STAMP)
 	$(BIN)/python scripts/bench_retrieval.py $(PIAF)
+
+bench-speed: $(STAMP)
+	$(BIN)/python scripts/bench_speed.py $(PIAF)
+
+bench-scale: $(STAMP)
+	$(BIN)/python scripts/bench_scale.py --piaf $(PIAF)
+
+bench-llm: $(STAMP)
+	$(BIN)/python scripts/bench_llm.py --piaf $(PIAF)
+
+# Refit the sentence-support model on PIAF, then the abstention threshold on the dev questions.
+calibrate: $(STAMP)
+	$(BIN)/python scripts/calibrate_support.py $(PIAF) --write
+	$(BIN)/python scripts/calibrate_threshold.py
 
 clean-index:
 	rm -rf .citebot
