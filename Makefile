@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test ask install bench bench-retrieval bench-speed bench-scale bench-llm calibrate clean-index
+.PHONY: test ask install bench bench-retrieval bench-citations bench-speed bench-scale bench-llm calibrate clean-index
 
 install: $(STAMP)
 
@@ -25,7 +25,10 @@ ask: $(STAMP)
 	@$(BIN)/citebot ask -- "$$Q"
 
 # Every benchmark writes its section of docs/BENCHMARKS.md; `make bench` runs them all (~25 min).
-bench: bench-retrieval bench-speed bench-scale bench-llm
+bench: bench-retrieval bench-citations bench-speed bench-scale bench-llm
+
+bench-citations: $(STAMP)
+	$(BIN)/python scripts/bench_citations.py
 
 bench-retrieval: $(STAMP)
 	$(BIN)/python scripts/bench_retrieval.py $(PIAF)

@@ -43,8 +43,12 @@ def save_faiss(index, path: Path) -> None:
 
 
 def load_faiss(path: Path):
+    """Read an index for querying."""
     import faiss
 
+    # One query at a time is too little work to split: two OpenMP threads made single-query
+    # search 1.6-6x slower here (scripts/bench_scale.py).
+    faiss.omp_set_num_threads(1)
     index = faiss.read_index(str(path))
     if hasattr(index, "hnsw"):
         index.hnsw.efSearch = HNSW_EF_SEARCH

@@ -20,6 +20,7 @@ import gc
 import hashlib
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -87,7 +88,7 @@ def training_texts(piaf: Path) -> tuple[list[str], str]:
 
 
 def train_bpe(texts: list[str], size: int) -> tuple[list[str], list[str]]:
-    """A byte-level BPE with Qwen2's pre-tokenizer: its tokens in id order and its merges."""
+    """A byte-level BPE with Qwen2's pre-tokenizer: its tokens in id order, padded to Qwen's size, and merges."""
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers, trainers
 
     tokenizer = Tokenizer(models.BPE())
@@ -100,7 +101,21 @@ def train_bpe(texts: list[str], size: int) -> tuple[list[str], list[str]]:
     model = json.loads(tokenizer.to_str())["model"]
     vocab = sorted(model["vocab"], key=model["vocab"].get)
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
-    return vocab, merges
+    return vocab + filler_tokens(vocab, QWEN_VOCAB - len(vocab) - len(SPECIAL)), merges
+
+
+def filler_tokens(vocab: list[str], count: int) -> list[str]:
+    """Padding tokens no merge produces, as long as the trained ones: grammar checks walk every token's text."""
+    rng = np.random.default_rng(0)
+    lengths = np.array([len(t.lstrip("Ġ")) for t in vocab[256:]])
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    taken, out = set(vocab), []
+    while len(out) < count:
+        token = ("Ġ" if rng.random() < 0.5 else "") + "".join(rng.choice(letters, rng.choice(lengths)))
+        if token not in taken:
+            taken.add(token)
+            out.append(token)
+    return out
 
 
 def ensure_model(folder: Path, shape: Shape, vocab: list[str], merges: list[str]) -> tuple[Path, float | None]:
@@ -196,23 +211,40 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def raw_speed(llm, n_prompt: int, n_gen: int, normal_tokens: int, threads: int = THREADS) -> tuple[float, float]:
-    """llama-bench style pp and tg tokens/s: random tokens, decode only, tg right after the prompt."""
+def raw_speed(llm, n_prompt: int, n_gen: int, normal_tokens: int, reps: int, threads: int = THREADS) -> tuple[float, float]:
+    """llama-bench style pp and tg tokens/s (best of `reps`): random tokens, decode only, tg right after the prompt."""
     import llama_cpp
 
     rng = np.random.default_rng(0)
     llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
-    llm.reset()
-    started = time.perf_counter()
-    llm.eval(rng.integers(0, normal_tokens, n_prompt).tolist())
-    pp = n_prompt / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for token in rng.integers(0, normal_tokens, n_gen).tolist():
-        llm.eval([token])
-    tg = n_gen / (time.perf_counter() - started)
+    pp, tg = 0.0, 0.0
+    for _ in range(reps):  # best of: other processes on a small machine only ever slow a run down
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(rng.integers(0, normal_tokens, n_prompt).tolist())
+        pp = max(pp, n_prompt / (time.perf_counter() - started))
+        started = time.perf_counter()
+        for token in rng.integers(0, normal_tokens, n_gen).tolist():
+            llm.eval([token])
+        tg = max(tg, n_gen / (time.perf_counter() - started))
     llm.reset()
     llama_cpp.llama_set_n_threads(llm._ctx.ctx, THREADS, THREADS)
     return pp, tg
+
+
+def cpu_seconds() -> tuple[float, float, float]:
+    """Wall clock, busy CPU seconds of the machine (/proc/stat) and of this process with its children."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    busy = (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    own = sum(getattr(resource.getrusage(who), name) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for name in ("ru_utime", "ru_stime"))
+    return time.perf_counter(), busy, own
+
+
+def others_share(start: tuple[float, float, float]) -> float:
+    """Share of the machine's CPUs that other processes used since `start` (0 on a quiet machine)."""
+    wall, busy, own = (b - a for a, b in zip(start, cpu_seconds()))
+    return max(0.0, (busy - own) / (wall * (os.cpu_count() or 1)))
 
 
 def stream_answer(llm, messages: list[dict], grammar: str, max_tokens: int) -> dict:
@@ -249,6 +281,9 @@ def citebot_runs(llm, captured: list[dict], max_tokens: int) -> list[dict]:
     for row in rows:
         row["shared"] = common_prefix(previous, row["tokens"])
         row["warm"] = stream_answer(llm, row["messages"], row["grammar"], max_tokens)
+        if len(row["tokens"]) - row["warm"]["evaluated"] != row["shared"]:
+            print(f"warning: {row['id']}: llama.cpp reused {len(row['tokens']) - row['warm']['evaluated']} tokens, "
+                  f"the prompts share {row['shared']}", file=sys.stderr)
         previous = row["tokens"]
     return rows
 
@@ -256,6 +291,7 @@ def citebot_runs(llm, captured: list[dict], max_tokens: int) -> list[dict]:
 def bench_model(name: str, shape: Shape, path: Path, written_s: float | None, settings: Settings,
                 searcher: Searcher, questions: list[dict], args) -> dict:
     """Raw llama.cpp speed and citebot's answers for one generated model."""
+    clock = cpu_seconds()
     started = time.perf_counter()
     generator = LlamaGenerator(path, n_ctx=4096, n_threads=THREADS)
     load_s = time.perf_counter() - started
@@ -265,15 +301,16 @@ def bench_model(name: str, shape: Shape, path: Path, written_s: float | None, se
     llm.reset()
     rows = citebot_runs(llm, captured, args.max_tokens)
     n_prompt = round(mean(len(r["tokens"]) for r in rows))
-    pp, tg = raw_speed(llm, n_prompt, args.raw_gen, args.bpe_vocab)
-    _, tg1 = raw_speed(llm, 16, args.raw_gen, args.bpe_vocab, threads=1)
+    pp, tg = raw_speed(llm, n_prompt, args.raw_gen, args.bpe_vocab, args.reps)
+    _, tg1 = raw_speed(llm, 16, args.raw_gen, args.bpe_vocab, args.reps, threads=1)
     result = dict(name=name, shape=shape, path=path, size=path.stat().st_size, written_s=written_s, load_s=load_s,
                   rows=rows, n_prompt=n_prompt, pp=pp, tg=tg, tg1=tg1,
                   prefix=min(common_prefix(rows[0]["tokens"], r["tokens"]) for r in rows[1:]) if len(rows) > 1 else 0,
                   system_tokens=len(llm.tokenize(captured[0]["messages"][0]["content"].encode("utf-8"), add_bos=False)),
                   chars=sum(len(m["content"]) for m in rows[0]["messages"]), first_tokens=len(rows[0]["tokens"]),
                   passage_chars_per_token=chars_per_token(llm, rows[0]["messages"][1]["content"]),
-                  system_chars_per_token=chars_per_token(llm, rows[0]["messages"][0]["content"]))
+                  system_chars_per_token=chars_per_token(llm, rows[0]["messages"][0]["content"]),
+                  others=others_share(clock))
     del generator, llm
     gc.collect()
     return result
@@ -384,7 +421,8 @@ def interpretation(results: list[dict], rss: dict[str, dict]) -> str:
 def tokenisation_line(r: dict, source: str, size: int) -> str:
     """How realistic the generated vocabulary's token counts are."""
     return (f"Vocabulary: byte-level BPE with Qwen2's pre-tokenizer, {size} tokens trained on {source}, padded "
-            f"to {QWEN_VOCAB}. The first question's prompt is {r['chars']} characters → {r['first_tokens']} tokens "
+            f"to {QWEN_VOCAB} with tokens no merge produces but as long as the trained ones (the grammar sampler "
+            f"reads every token's text at every step, so their length matters). The first question's prompt is {r['chars']} characters → {r['first_tokens']} tokens "
             f"({r['chars'] / r['first_tokens']:.2f} chars/token; French passages {r['passage_chars_per_token']:.2f}, "
             f"English system prompt {r['system_chars_per_token']:.2f}; Qwen2.5's own vocabulary gives roughly "
             f"3.5-4 on French and ~4.5 on English). Fixed prefix shared by every prompt: {r['prefix']} tokens "
@@ -414,14 +452,14 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=6, help=f"questions per model (at most {len(QUESTION_IDS)})")
     parser.add_argument("--max-tokens", type=int, default=48, help="generation cap per answer in the bench")
     parser.add_argument("--raw-gen", type=int, default=32, help="tokens decoded for raw generation speed")
+    parser.add_argument("--reps", type=int, default=3, help="raw speed: best of this many runs")
     parser.add_argument("--bpe-vocab", type=int, default=32000, help="size of the trained BPE vocabulary")
     parser.add_argument("--no-rss", action="store_true", help="skip the `citebot ask` memory runs")
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/llm"),
                         help="generated models and the seeds index (reused between runs)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = parser.parse_args()
-    started = time.perf_counter()
-    load_at_start = os.getloadavg()[0]
+    clock = cpu_seconds()
     texts, source = training_texts(args.piaf)
     vocab, merges = train_bpe(texts, args.bpe_vocab)
     settings = open_index(args.workdir / "home")
@@ -443,14 +481,14 @@ def main() -> None:
         rss["extractive"] = peak_rss(question, settings.home, args.max_tokens, None)
         for r in results:
             rss[r["name"]] = peak_rss(question, settings.home, args.max_tokens, r["path"])
-    elapsed = time.perf_counter() - started
-    body = render(results, rss, args, source, elapsed, load_at_start)
+    elapsed, others = time.perf_counter() - clock[0], others_share(clock)
+    body = render(results, rss, args, source, elapsed, others)
     print(body)
     if not args.no_doc:
         write_section("llm", body)
 
 
-def render(results: list[dict], rss: dict, args, source: str, elapsed: float, load_at_start: float) -> str:
+def render(results: list[dict], rss: dict, args, source: str, elapsed: float, others: float) -> str:
     """The markdown section: command, set-up, tables and their reading."""
     command = "python scripts/bench_llm.py" + "".join(
         f" {flag} {value}" for flag, value, default in (
@@ -464,19 +502,21 @@ def render(results: list[dict], rss: dict, args, source: str, elapsed: float, lo
 Random-weight llama GGUFs with the shapes of Qwen2.5-0.5B-Instruct (Q8_0) and Qwen2.5-1.5B-Instruct (Q4_0):
 real layer, head and feed-forward sizes, tied output layer, {QWEN_VOCAB}-token vocabulary; llama.cpp's speed
 does not depend on the weight values. Everything runs with {THREADS} threads and a 4096-token context.
-Machine: {machine()}; load average {load_at_start:.1f} at the start; whole run {elapsed / 60:.1f} min.
+Machine: {machine()}; whole run {elapsed / 60:.1f} min, during which other processes used {others:.0%} of the CPUs
+(a 2-thread llama.cpp slows down sharply when another process takes a core).
 """]
     if results:
         parts.append(tokenisation_line(results[0], source, args.bpe_vocab) + "\n")
-        parts.append(f"""Raw speed is llama-bench style (`Llama.eval` on random tokens, decode only): pp over as many
-tokens as citebot's mean prompt, then tg{args.raw_gen} right after it (in brackets: 1 thread, what
+        parts.append(f"""Raw speed is llama-bench style (`Llama.eval` on random tokens, decode only, best of {args.reps}): pp over
+as many tokens as citebot's mean prompt, then tg{args.raw_gen} right after it (in brackets: 1 thread, what
 llama-cpp-python uses for generation when `n_threads` is 0, citebot's default, on a 2-core machine). citebot's
 numbers come from the messages and grammar `Answerer.ask` builds for {len(results[0]['rows'])} answerable
 questions of `tests/data/questions_seeds.jsonl`, streamed through `create_chat_completion` at temperature 0 as
 `LlamaGenerator.generate` calls it, capped at {args.max_tokens} generated tokens (random weights under the
 grammar write long nonsense). *Cold*: the KV cache is cleared before each question; *reuse*: consecutive
 questions on the same model, so llama-cpp-python keeps the common prefix. TTFT runs from grammar compilation
-to the first streamed token; retrieval, support scoring and prompt building come before it.
+to the first streamed token (retrieval, support scoring and prompt building come before it); citebot's cold
+prompt speed is prompt tokens / cold TTFT.
 
 {speed_table(results)}
 """)
@@ -484,7 +524,8 @@ to the first streamed token; retrieval, support scoring and prompt building come
             s = summary(r)
             parts.append(f"""### {r['shape'].like} shape, {r['shape'].quant}
 
-Retrieval, support scoring and prompt building before the model: {f2(s['before_llm_s'])} s per question.
+Other processes used {r['others']:.0%} of the CPUs while this model was measured. Retrieval, support scoring
+and prompt building before the model: {f2(s['before_llm_s'])} s per question.
 Generated tokens: cold / reuse.
 
 {answers_table(r)}
