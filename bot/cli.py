@@ -58,6 +58,36 @@ def questions(question: str):
             yield line.rstrip("\n")
 
 
+def run_each(question: str, settings: Settings, open_worker, call, as_json: bool, to_text) -> None:
+    """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines).
+
+    The worker (searcher, answerer) is opened once, after the first question passed the checks.
+    In batch mode a bad line gets an {"question", "error"} object and exit code 2 at the end.
+    """
+    from index.search import check_question
+
+    batch = question == "-"
+    if not batch:
+        check_question(question, settings)  # fail fast, before loading any model
+    worker, failed = None, False
+    for text in questions(question):
+        try:
+            worker = worker or open_worker()
+            result = call(worker, text)
+        except CitebotError as exc:
+            if not batch:
+                raise
+            emit_json({"question": text, "error": str(exc)})
+            failed = True
+            continue
+        if as_json or batch:
+            emit_json(result.to_json())
+        else:
+            click.echo(to_text(result))
+    if failed:
+        sys.exit(EXIT_USAGE)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="citebot")
 def cli() -> None:
@@ -94,24 +124,8 @@ def search_command(settings: Settings, progress: Progress, question, k, as_json)
     from bot.render import search_text
     from index.service import open_searcher
 
-    searcher = None
-    failed = False
-    for text in questions(question):
-        try:
-            searcher = searcher or open_searcher(settings, progress, note)
-            result = searcher.search(text, k)
-        except CitebotError as exc:
-            if question != "-":
-                raise
-            emit_json({"question": text, "error": str(exc)})
-            failed = True
-            continue
-        if as_json or question == "-":
-            emit_json(result.to_json())
-        else:
-            click.echo(search_text(result))
-    if failed:
-        sys.exit(EXIT_USAGE)
+    run_each(question, settings, lambda: open_searcher(settings, progress, note),
+             lambda searcher, text: searcher.search(text, k), as_json, search_text)
 
 
 def _answerer(settings: Settings, progress: Progress):
@@ -130,28 +144,9 @@ def _answerer(settings: Settings, progress: Progress):
 def ask_command(settings: Settings, progress: Progress, question, k, model, extractive, as_json):
     """Answer QUESTION with verified citations ('-' reads one per stdin line)."""
     from bot.render import answer_text
-    from index.search import check_question
 
-    if question != "-":
-        check_question(question, settings)
-    answerer = None
-    failed = False
-    for text in questions(question):
-        try:
-            answerer = answerer or _answerer(settings, progress)
-            answer = answerer.ask(text)
-        except CitebotError as exc:
-            if question != "-":
-                raise
-            emit_json({"question": text, "error": str(exc)})
-            failed = True
-            continue
-        if as_json or question == "-":
-            emit_json(answer.to_json())
-        else:
-            click.echo(answer_text(answer))
-    if failed:
-        sys.exit(EXIT_USAGE)
+    run_each(question, settings, lambda: _answerer(settings, progress),
+             lambda answerer, text: answerer.ask(text), as_json, answer_text)
 
 
 @cli.command("chat")

@@ -16,10 +16,12 @@ RSS of `citebot ask --json` in extractive mode and with each model. Generated fi
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import hashlib
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -222,10 +224,12 @@ def raw_speed(llm, n_prompt: int, n_gen: int, normal_tokens: int, reps: int, thr
         llm.reset()
         started = time.perf_counter()
         llm.eval(rng.integers(0, normal_tokens, n_prompt).tolist())
+        llama_cpp.llama_synchronize(llm._ctx.ctx)
         pp = max(pp, n_prompt / (time.perf_counter() - started))
         started = time.perf_counter()
         for token in rng.integers(0, normal_tokens, n_gen).tolist():
             llm.eval([token])
+            llama_cpp.llama_synchronize(llm._ctx.ctx)  # sampling would wait for the logits too
         tg = max(tg, n_gen / (time.perf_counter() - started))
     llm.reset()
     llama_cpp.llama_set_n_threads(llm._ctx.ctx, THREADS, THREADS)
@@ -288,16 +292,47 @@ def citebot_runs(llm, captured: list[dict], max_tokens: int) -> list[dict]:
     return rows
 
 
+class BufferLog:
+    """Collects llama.cpp's buffer sizes while a model loads (LlamaGenerator loads it with verbose=False)."""
+
+    def __enter__(self) -> "BufferLog":
+        import llama_cpp
+
+        self.sizes: dict[str, float] = {}
+
+        @llama_cpp.llama_log_callback
+        def collect(level, text, user_data):
+            found = re.search(r"(\S+) +(model|KV|compute|output) buffer size *= *([\d.]+) MiB", text.decode("utf-8", "replace"))
+            if found:
+                key = f"{found[1]} {found[2]}"
+                self.sizes[key] = self.sizes.get(key, 0.0) + float(found[3])
+
+        self.callback = collect  # ctypes callbacks must outlive their registration
+        llama_cpp.llama_log_set(collect, ctypes.c_void_p(0))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import llama_cpp
+        from llama_cpp import _logger
+
+        llama_cpp.llama_log_set(_logger.llama_log_callback, ctypes.c_void_p(0))
+
+
 def bench_model(name: str, shape: Shape, path: Path, written_s: float | None, settings: Settings,
-                searcher: Searcher, questions: list[dict], args) -> dict:
+                questions: list[dict], args) -> dict:
     """Raw llama.cpp speed and citebot's answers for one generated model."""
+    import llama_cpp
+
     clock = cpu_seconds()
     started = time.perf_counter()
-    generator = LlamaGenerator(path, n_ctx=4096, n_threads=THREADS)
+    with BufferLog() as log:
+        generator = LlamaGenerator(path, n_ctx=4096, n_threads=THREADS)
     load_s = time.perf_counter() - started
     llm = generator.llm
-    captured = capture_prompts(settings, searcher, generator, questions)
+    # A fresh searcher: the embedder caches query vectors, which would hide retrieval time.
+    captured = capture_prompts(settings, Searcher.open(settings), generator, questions)
     llm.eval([0] * 16)  # fault the weights in before timing anything
+    llama_cpp.llama_synchronize(llm._ctx.ctx)  # llama.cpp counts unsynchronised tokens into the next prompt
     llm.reset()
     rows = citebot_runs(llm, captured, args.max_tokens)
     n_prompt = round(mean(len(r["tokens"]) for r in rows))
@@ -310,7 +345,7 @@ def bench_model(name: str, shape: Shape, path: Path, written_s: float | None, se
                   chars=sum(len(m["content"]) for m in rows[0]["messages"]), first_tokens=len(rows[0]["tokens"]),
                   passage_chars_per_token=chars_per_token(llm, rows[0]["messages"][1]["content"]),
                   system_chars_per_token=chars_per_token(llm, rows[0]["messages"][0]["content"]),
-                  others=others_share(clock))
+                  others=others_share(clock), buffers=log.sizes)
     del generator, llm
     gc.collect()
     return result
@@ -373,7 +408,7 @@ def summary(result: dict) -> dict:
         ttft_cold=mean(r["cold"]["ttft"] for r in rows), ttft_warm=mean(r["warm"]["ttft"] for r in rows),
         generated=mean(r[m]["generated"] for r in rows for m in ("cold", "warm")),
         gen_cold=mean(r["cold"]["gen_tps"] for r in rows), gen_warm=mean(r["warm"]["gen_tps"] for r in rows),
-        pp_citebot=mean(r["cold"]["evaluated"] / r["cold"]["ttft"] for r in rows),
+        pp_citebot=mean(len(r["tokens"]) / r["cold"]["ttft"] for r in rows),
         before_llm_s=mean(r["before_llm_s"] for r in rows[1:] or rows))
 
 
@@ -388,6 +423,17 @@ def speed_table(results: list[dict]) -> str:
                      f"| {f1(r['pp'])} (pp{r['n_prompt']}) | {f1(s['pp_citebot'])} | {f1(r['tg'])} ({f1(r['tg1'])}) "
                      f"| {f1(s['gen_warm'])} | {f2(s['ttft_cold'])} → {f2(s['ttft_warm'])} |")
     return head + "\n".join(lines)
+
+
+def buffers_table(results: list[dict]) -> str:
+    """llama.cpp's own allocations per model, from its load log."""
+    names = {"CPU_Mapped model": "mapped weights", "CPU_REPACK model": "repacked weights", "CPU KV": "KV cache",
+             "CPU compute": "compute", "CPU output": "output"}
+    found = {k for r in results for k in r["buffers"]}
+    kinds = [k for k in names if k in found] + sorted(found - set(names))
+    head = "| model | " + " | ".join(f"{names.get(k, k)} (MiB)" for k in kinds) + " |\n|---|" + "---|" * len(kinds) + "\n"
+    return head + "\n".join(f"| {r['name']} {r['shape'].quant} | " + " | ".join(
+        f"{r['buffers'].get(k, 0):.0f}" for k in kinds) + " |" for r in results)
 
 
 def rss_table(rss: dict[str, dict]) -> str:
@@ -459,11 +505,11 @@ def main() -> None:
                         help="generated models and the seeds index (reused between runs)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = parser.parse_args()
+    args.workdir = args.workdir.resolve()  # `citebot ask` runs from the project root
     clock = cpu_seconds()
     texts, source = training_texts(args.piaf)
     vocab, merges = train_bpe(texts, args.bpe_vocab)
     settings = open_index(args.workdir / "home")
-    searcher = Searcher.open(settings)
     questions = load_questions(args.questions)
     results = []
     for name, shape in args.models:
@@ -471,10 +517,8 @@ def main() -> None:
         if written_s is not None:
             print(f"wrote {path.name} in {written_s:.0f} s", file=sys.stderr)
         print(f"benchmarking {name} ({shape.quant})", file=sys.stderr)
-        results.append(bench_model(name, shape, path, written_s, settings, searcher, questions, args))
+        results.append(bench_model(name, shape, path, written_s, settings, questions, args))
         print(answers_table(results[-1]), file=sys.stderr)
-    del searcher
-    gc.collect()
     rss = {}
     if not args.no_rss:
         question = questions[0]["question"]
@@ -499,7 +543,7 @@ def render(results: list[dict], rss: dict, args, source: str, elapsed: float, ot
 
 `{command}`
 
-Random-weight llama GGUFs with the shapes of Qwen2.5-0.5B-Instruct (Q8_0) and Qwen2.5-1.5B-Instruct (Q4_0):
+Random-weight llama GGUFs with the shapes of {" and ".join(f"{s.like} ({s.quant})" for _, s in args.models)}:
 real layer, head and feed-forward sizes, tied output layer, {QWEN_VOCAB}-token vocabulary; llama.cpp's speed
 does not depend on the weight values. Everything runs with {THREADS} threads and a 4096-token context.
 Machine: {machine()}; whole run {elapsed / 60:.1f} min, during which other processes used {others:.0%} of the CPUs
@@ -537,6 +581,13 @@ Peak RSS (`/usr/bin/time -f %M`) of one `citebot ask "{load_questions(1)[0]['que
 seeds index, with `CITEBOT_MAX_TOKENS={args.max_tokens}`; wall time includes start-up and model loading.
 
 {rss_table(rss)}
+""")
+    if results:
+        parts.append(f"""llama.cpp's buffers as its load log reports them: the mapped file (resident as it is read), weights it
+repacks into a second, interleaved copy for its AVX2/AVX-512 kernels, the 4096-token KV cache and the
+compute buffer (mostly room for the logits of a 512-token batch: 512 × {QWEN_VOCAB} floats).
+
+{buffers_table(results)}
 """)
     if results:
         parts.append(interpretation(results, rss))
