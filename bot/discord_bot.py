@@ -92,6 +92,7 @@ class CitebotBot(commands.Bot):
         try:
             answer = await self.service.ask(question, history)
         except QueueFull:
+            self.cooldown.release(user_id)  # not answered: the user may retry at once
             return [Outgoing(message(language, "busy"))], None
         except Exception:
             log.exception("answering %r failed", question[:80])

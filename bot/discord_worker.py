@@ -97,3 +97,7 @@ class Cooldown:
             return remaining
         self.last[user_id] = now
         return 0.0
+
+    def release(self, user_id: int) -> None:
+        """Forget the user's last question (it was not taken)."""
+        self.last.pop(user_id, None)

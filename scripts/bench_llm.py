@@ -23,13 +23,14 @@ import json
 import os
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from statistics import mean
+from statistics import median
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def train_bpe(texts: list[str], size: int) -> tuple[list[str], list[str]]:
 def filler_tokens(vocab: list[str], count: int) -> list[str]:
     """Padding tokens no merge produces, as long as the trained ones: grammar checks walk every token's text."""
     rng = np.random.default_rng(0)
-    lengths = np.array([len(t.lstrip("Ġ")) for t in vocab[256:]])
+    lengths = np.array([n for n in (len(t.lstrip("Ġ")) for t in vocab[256:]) if n])
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
     taken, out = set(vocab), []
     while len(out) < count:
@@ -127,6 +128,8 @@ def ensure_model(folder: Path, shape: Shape, vocab: list[str], merges: list[str]
     if path.is_file():
         return path, None
     folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(shape.filename("*").replace(".gguf", ".*")):  # another vocabulary: never read again
+        stale.unlink()
     partial = path.with_suffix(".partial")
     print(f"writing {path.name} (once)", file=sys.stderr)
     started = time.perf_counter()
@@ -213,7 +216,8 @@ def common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-def raw_speed(llm, n_prompt: int, n_gen: int, normal_tokens: int, reps: int, threads: int = THREADS) -> tuple[float, float]:
+def raw_speed(llm, n_prompt: int, n_gen: int, normal_tokens: int, reps: int,
+              threads: int = THREADS) -> tuple[float, float]:
     """llama-bench style pp and tg tokens/s (best of `reps`): random tokens, decode only, tg right after the prompt."""
     import llama_cpp
 
@@ -257,21 +261,19 @@ def stream_answer(llm, messages: list[dict], grammar: str, max_tokens: int) -> d
     from llama_cpp import LlamaGrammar
 
     llama_cpp.llama_perf_context_reset(llm._ctx.ctx)
+    clock = cpu_seconds()
     started = time.perf_counter()
     compiled = LlamaGrammar.from_string(grammar, verbose=False)
-    first, finish, text = None, None, []
+    first, finish = None, None
     for chunk in llm.create_chat_completion(messages=messages, grammar=compiled, temperature=0.0,
                                             max_tokens=max_tokens, seed=0, stream=True):
         first = first or time.perf_counter()
-        choice = chunk["choices"][0]
-        text.append(choice["delta"].get("content") or "")
-        finish = choice["finish_reason"] or finish
+        finish = chunk["choices"][0]["finish_reason"] or finish
     ended = time.perf_counter()
     perf = llama_cpp.llama_perf_context(llm._ctx.ctx)
     # Every sampled token but the last is decoded once: n_eval decodes after the first token.
-    return dict(ttft=first - started, evaluated=perf.n_p_eval, decodes=perf.n_eval,
-                generated=perf.n_eval + (finish == "length"), finish=finish,
-                gen_tps=perf.n_eval / (ended - first) if perf.n_eval else 0.0, text="".join(text))
+    return dict(ttft=first - started, evaluated=perf.n_p_eval, generated=perf.n_eval + (finish == "length"),
+                gen_tps=perf.n_eval / (ended - first) if perf.n_eval else 0.0, others=others_share(clock))
 
 
 def citebot_runs(llm, captured: list[dict], max_tokens: int) -> list[dict]:
@@ -302,7 +304,8 @@ class BufferLog:
 
         @llama_cpp.llama_log_callback
         def collect(level, text, user_data):
-            found = re.search(r"(\S+) +(model|KV|compute|output) buffer size *= *([\d.]+) MiB", text.decode("utf-8", "replace"))
+            found = re.search(r"(\S+) +(model|KV|compute|output) buffer size *= *([\d.]+) MiB",
+                              text.decode("utf-8", "replace"))
             if found:
                 key = f"{found[1]} {found[2]}"
                 self.sizes[key] = self.sizes.get(key, 0.0) + float(found[3])
@@ -335,7 +338,7 @@ def bench_model(name: str, shape: Shape, path: Path, written_s: float | None, se
     llama_cpp.llama_synchronize(llm._ctx.ctx)  # llama.cpp counts unsynchronised tokens into the next prompt
     llm.reset()
     rows = citebot_runs(llm, captured, args.max_tokens)
-    n_prompt = round(mean(len(r["tokens"]) for r in rows))
+    n_prompt = round(median(len(r["tokens"]) for r in rows))
     pp, tg = raw_speed(llm, n_prompt, args.raw_gen, args.bpe_vocab, args.reps)
     _, tg1 = raw_speed(llm, 16, args.raw_gen, args.bpe_vocab, args.reps, threads=1)
     result = dict(name=name, shape=shape, path=path, size=path.stat().st_size, written_s=written_s, load_s=load_s,
@@ -389,33 +392,46 @@ def answers_table(result: dict) -> str:
             "| generated tokens | gen tokens/s cold | gen tokens/s reuse |\n|---|---|---|---|---|---|---|---|\n")
     lines = []
     for r in result["rows"]:
-        reused = len(r["tokens"]) - r["warm"]["evaluated"]
-        lines.append(f"| {r['id']} | {len(r['tokens'])} ({r['estimate']}) | {reused} | {f2(r['cold']['ttft'])} "
-                     f"| {f2(r['warm']['ttft'])} | {r['cold']['generated']} / {r['warm']['generated']} "
-                     f"| {f1(r['cold']['gen_tps'])} | {f1(r['warm']['gen_tps'])} |")
+        cold, warm = r["cold"], r["warm"]
+        lines.append(f"| {r['id']} | {len(r['tokens'])} ({r['estimate']}) | {len(r['tokens']) - warm['evaluated']} "
+                     f"| {f2(cold['ttft'])}{busy(cold)} | {f2(warm['ttft'])}{busy(warm)} "
+                     f"| {cold['generated']} / {warm['generated']} | {f1(cold['gen_tps'])}{busy(cold)} "
+                     f"| {f1(warm['gen_tps'])}{busy(warm)} |")
     s = summary(result)
-    lines.append(f"| **mean** | {s['prompt']:.0f} ({s['estimate']:.0f}) | {s['reused']:.0f} | {f2(s['ttft_cold'])} "
+    lines.append(f"| **median** | {s['prompt']:.0f} ({s['estimate']:.0f}) | {s['reused']:.0f} | {f2(s['ttft_cold'])} "
                  f"| {f2(s['ttft_warm'])} | {s['generated']:.0f} | {f1(s['gen_cold'])} | {f1(s['gen_warm'])} |")
     return head + "\n".join(lines)
 
 
+def written(result: dict) -> str:
+    """When the model file was made and how long loading it took."""
+    made = (f"written in {result['written_s']:.0f} s by this run" if result["written_s"] is not None
+            else "reused from an earlier run")
+    return f"GGUF {made}, loaded in {f1(result['load_s'])} s."
+
+
+def busy(run: dict) -> str:
+    """A mark for answers during which other processes took at least a tenth of the CPUs."""
+    return " *" if run["others"] >= 0.1 else ""
+
+
 def summary(result: dict) -> dict:
-    """Means over the questions of one model."""
+    """Medians over the questions of one model (robust to an answer slowed by another process)."""
     rows = result["rows"]
     return dict(
-        prompt=mean(len(r["tokens"]) for r in rows), estimate=mean(r["estimate"] for r in rows),
-        reused=mean(len(r["tokens"]) - r["warm"]["evaluated"] for r in rows),
-        ttft_cold=mean(r["cold"]["ttft"] for r in rows), ttft_warm=mean(r["warm"]["ttft"] for r in rows),
-        generated=mean(r[m]["generated"] for r in rows for m in ("cold", "warm")),
-        gen_cold=mean(r["cold"]["gen_tps"] for r in rows), gen_warm=mean(r["warm"]["gen_tps"] for r in rows),
-        pp_citebot=mean(len(r["tokens"]) / r["cold"]["ttft"] for r in rows),
-        before_llm_s=mean(r["before_llm_s"] for r in rows[1:] or rows))
+        prompt=median(len(r["tokens"]) for r in rows), estimate=median(r["estimate"] for r in rows),
+        reused=median(len(r["tokens"]) - r["warm"]["evaluated"] for r in rows),
+        ttft_cold=median(r["cold"]["ttft"] for r in rows), ttft_warm=median(r["warm"]["ttft"] for r in rows),
+        generated=median(r[m]["generated"] for r in rows for m in ("cold", "warm")),
+        gen_cold=median(r["cold"]["gen_tps"] for r in rows), gen_warm=median(r["warm"]["gen_tps"] for r in rows),
+        pp_citebot=median(len(r["tokens"]) / r["cold"]["ttft"] for r in rows),
+        before_llm_s=median(r["before_llm_s"] for r in rows[1:] or rows))
 
 
 def speed_table(results: list[dict]) -> str:
     """Raw llama.cpp speed next to citebot's, one row per model."""
     head = ("| model (random weights) | file | raw pp t/s | citebot cold prompt t/s | raw tg t/s (1 thread) "
-            "| citebot gen t/s | mean TTFT cold → reuse (s) |\n|---|---|---|---|---|---|---|\n")
+            "| citebot gen t/s | median TTFT cold → reuse (s) |\n|---|---|---|---|---|---|---|\n")
     lines = []
     for r in results:
         s = summary(r)
@@ -431,14 +447,16 @@ def buffers_table(results: list[dict]) -> str:
              "CPU compute": "compute", "CPU output": "output"}
     found = {k for r in results for k in r["buffers"]}
     kinds = [k for k in names if k in found] + sorted(found - set(names))
-    head = "| model | " + " | ".join(f"{names.get(k, k)} (MiB)" for k in kinds) + " |\n|---|" + "---|" * len(kinds) + "\n"
+    head = ("| model | " + " | ".join(f"{names.get(k, k)} (MiB)" for k in kinds) + " |\n"
+            + "|---|" + "---|" * len(kinds) + "\n")
     return head + "\n".join(f"| {r['name']} {r['shape'].quant} | " + " | ".join(
         f"{r['buffers'].get(k, 0):.0f}" for k in kinds) + " |" for r in results)
 
 
 def rss_table(rss: dict[str, dict]) -> str:
     head = "| `citebot ask --json` | mode | peak RSS (MiB) | wall (s) |\n|---|---|---|---|\n"
-    return head + "\n".join(f"| {name} | {r['mode']} | {r['rss_mib']:.0f} | {f1(r['wall_s'])} |" for name, r in rss.items())
+    return head + "\n".join(f"| {name} | {r['mode']} | {r['rss_mib']:.0f} | {f1(r['wall_s'])} |"
+                             for name, r in rss.items())
 
 
 def interpretation(results: list[dict], rss: dict[str, dict]) -> str:
@@ -468,7 +486,8 @@ def tokenisation_line(r: dict, source: str, size: int) -> str:
     """How realistic the generated vocabulary's token counts are."""
     return (f"Vocabulary: byte-level BPE with Qwen2's pre-tokenizer, {size} tokens trained on {source}, padded "
             f"to {QWEN_VOCAB} with tokens no merge produces but as long as the trained ones (the grammar sampler "
-            f"reads every token's text at every step, so their length matters). The first question's prompt is {r['chars']} characters → {r['first_tokens']} tokens "
+            f"reads every token's text at every step, so their length matters). The first question's prompt is "
+            f"{r['chars']} characters → {r['first_tokens']} tokens "
             f"({r['chars'] / r['first_tokens']:.2f} chars/token; French passages {r['passage_chars_per_token']:.2f}, "
             f"English system prompt {r['system_chars_per_token']:.2f}; Qwen2.5's own vocabulary gives roughly "
             f"3.5-4 on French and ~4.5 on English). Fixed prefix shared by every prompt: {r['prefix']} tokens "
@@ -534,11 +553,7 @@ def main() -> None:
 
 def render(results: list[dict], rss: dict, args, source: str, elapsed: float, others: float) -> str:
     """The markdown section: command, set-up, tables and their reading."""
-    command = "python scripts/bench_llm.py" + "".join(
-        f" {flag} {value}" for flag, value, default in (
-            ("--models", ",".join(f"{n}:{s.quant.lower()}" if s.quant != SHAPES[n].quant else n for n, s in args.models),
-             "0.5b,1.5b"),
-            ("--questions", args.questions, 6), ("--max-tokens", args.max_tokens, 48)) if str(value) != str(default))
+    command = " ".join(["python scripts/bench_llm.py", *map(shlex.quote, sys.argv[1:])])
     parts = [f"""## LLM path: prompt size, time to first token, generation speed, memory
 
 `{command}`
@@ -547,20 +562,21 @@ Random-weight llama GGUFs with the shapes of {" and ".join(f"{s.like} ({s.quant}
 real layer, head and feed-forward sizes, tied output layer, {QWEN_VOCAB}-token vocabulary; llama.cpp's speed
 does not depend on the weight values. Everything runs with {THREADS} threads and a 4096-token context.
 Machine: {machine()}; whole run {elapsed / 60:.1f} min, during which other processes used {others:.0%} of the CPUs
-(a 2-thread llama.cpp slows down sharply when another process takes a core).
+(a {THREADS}-thread llama.cpp slows down sharply when another process takes a core).
 """]
     if results:
         parts.append(tokenisation_line(results[0], source, args.bpe_vocab) + "\n")
-        parts.append(f"""Raw speed is llama-bench style (`Llama.eval` on random tokens, decode only, best of {args.reps}): pp over
-as many tokens as citebot's mean prompt, then tg{args.raw_gen} right after it (in brackets: 1 thread, what
-llama-cpp-python uses for generation when `n_threads` is 0, citebot's default, on a 2-core machine). citebot's
-numbers come from the messages and grammar `Answerer.ask` builds for {len(results[0]['rows'])} answerable
-questions of `tests/data/questions_seeds.jsonl`, streamed through `create_chat_completion` at temperature 0 as
-`LlamaGenerator.generate` calls it, capped at {args.max_tokens} generated tokens (random weights under the
-grammar write long nonsense). *Cold*: the KV cache is cleared before each question; *reuse*: consecutive
-questions on the same model, so llama-cpp-python keeps the common prefix. TTFT runs from grammar compilation
-to the first streamed token (retrieval, support scoring and prompt building come before it); citebot's cold
-prompt speed is prompt tokens / cold TTFT.
+        parts.append(f"""Raw speed is llama-bench style (`Llama.eval` on random tokens, decode only, best of
+{args.reps}): pp over as many tokens as citebot's median prompt, then tg{args.raw_gen} right after it (in
+brackets: 1 thread, what llama-cpp-python would use for generation on a 2-core machine if citebot did not
+pass all cores explicitly). citebot's numbers come from the messages and grammar `Answerer.ask` builds for
+{len(results[0]['rows'])} answerable questions of `tests/data/questions_seeds.jsonl`, streamed through
+`create_chat_completion` at temperature 0 as `LlamaGenerator.generate` calls it, capped at {args.max_tokens}
+generated tokens (random weights under the grammar write long nonsense; some close the JSON early).
+*Cold*: the KV cache is cleared before each question; *reuse*: consecutive questions on the same model, so
+llama-cpp-python keeps the common prefix. TTFT runs from grammar compilation to the first streamed token
+(retrieval, support scoring and prompt building come before it); citebot's cold prompt speed is prompt tokens /
+cold TTFT; its generation speed includes the grammar sampler.
 
 {speed_table(results)}
 """)
@@ -568,9 +584,9 @@ prompt speed is prompt tokens / cold TTFT.
             s = summary(r)
             parts.append(f"""### {r['shape'].like} shape, {r['shape'].quant}
 
-Other processes used {r['others']:.0%} of the CPUs while this model was measured. Retrieval, support scoring
-and prompt building before the model: {f2(s['before_llm_s'])} s per question.
-Generated tokens: cold / reuse.
+{written(r)} Other processes used {r['others']:.0%} of the CPUs while this model was measured.
+Retrieval, support scoring and prompt building before the model: {f2(s['before_llm_s'])} s per question (median).
+Generated tokens: cold / reuse; * marks an answer during which other processes took ≥ 10 % of the CPUs.
 
 {answers_table(r)}
 """)
@@ -583,8 +599,8 @@ seeds index, with `CITEBOT_MAX_TOKENS={args.max_tokens}`; wall time includes sta
 {rss_table(rss)}
 """)
     if results:
-        parts.append(f"""llama.cpp's buffers as its load log reports them: the mapped file (resident as it is read), weights it
-repacks into a second, interleaved copy for its AVX2/AVX-512 kernels, the 4096-token KV cache and the
+        parts.append(f"""llama.cpp's buffers as its load log reports them: the mapped file (resident as it is
+read), weights it repacks into a second, interleaved copy for its AVX2/AVX-512 kernels, the 4096-token KV cache and the
 compute buffer (mostly room for the logits of a 512-token batch: 512 × {QWEN_VOCAB} floats).
 
 {buffers_table(results)}
