@@ -31,7 +31,6 @@ from index.chunker import chunk_spans  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
 from index.loader import discover, load_article  # noqa: E402
-from index.search import Searcher  # noqa: E402
 from index.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 CITEBOT = [sys.executable, "-m", "bot"]

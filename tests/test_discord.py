@@ -84,7 +84,7 @@ async def test_everyone_and_user_mentions_in_questions_and_articles_never_ping(h
 
 async def test_direct_messages_are_answered_like_mentions(harness, extractive_answerer):
     recorder, make = harness
-    bot = await make(extractive_answerer.settings, extractive_answerer)
+    await make(extractive_answerer.settings, extractive_answerer)
     member = dpytest.get_config().members[0]
     dm = await member.create_dm()
     await say("Qui est John Kirby ?", channel=dm, member=member)

@@ -9,7 +9,6 @@ from index.builder import build_index
 from index.errors import IndexLockedError, IndexMismatchError
 from index.reader import IndexReader
 from index.search import Searcher
-from index.settings import Settings
 
 from conftest import SEEDS
 

@@ -6,7 +6,7 @@ import pytest
 
 from bot.condense import Turn, needs_context, standalone_question
 from bot.pipeline import Answerer
-from bot.support import is_instruction
+from bot.injection import is_instruction
 from index.builder import build_index
 from index.search import Searcher
 from index.settings import Settings
