@@ -23,10 +23,12 @@ def fail(message: str) -> None:
 
 
 def note(message: str) -> None:
+    """Print a `citebot:` line on stderr."""
     click.echo(f"citebot: {message}", err=True)
 
 
 def emit_json(obj: dict) -> None:
+    """Print one JSON object on a line (UTF-8 text, not escaped)."""
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
@@ -38,6 +40,7 @@ def common_options(func):
     @click.option("--quiet", "-q", is_flag=True, help="No progress output on stderr.")
     @functools.wraps(func)
     def wrapper(home, config, quiet, **kwargs):
+        """Build Settings from the common options and call the command."""
         flag_names = [n for n in ("k", "model", "embed_model") if n in kwargs]
         flags = {"home": home, **{n: kwargs[n] for n in flag_names}}
         if kwargs.get("extractive"):
@@ -59,11 +62,10 @@ def questions(question: str):
 
 
 def run_each(question: str, settings: Settings, open_worker, call, as_json: bool, to_text) -> None:
-    """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines).
-
-    The worker (searcher, answerer) is opened once, after the first question passed the checks.
-    In batch mode a bad line gets an {"question", "error"} object and exit code 2 at the end.
-    """
+    """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines)."""
+    # The worker (searcher, answerer) is opened once, at the first question; a setup problem
+    # (index, model) ends the run with one line. In batch mode a bad question only gets an
+    # {"question", "error"} object, and the exit code is 2 at the end.
     from index.search import check_question
 
     batch = question == "-"
@@ -71,8 +73,9 @@ def run_each(question: str, settings: Settings, open_worker, call, as_json: bool
         check_question(question, settings)  # fail fast, before loading any model
     worker, failed = None, False
     for text in questions(question):
+        if worker is None:
+            worker = open_worker()
         try:
-            worker = worker or open_worker()
             result = call(worker, text)
         except CitebotError as exc:
             if not batch:

@@ -5,18 +5,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answer_type import question_entities
 from bot.grammar import question_grammar
 from bot.language import NAMES
 from bot.llm import Generator, parse_json
 from bot.prompting import Prompts, history_block
 from index.analyzer import Analyzer
 
-# Words that point back into the conversation ("Et lui, quand est-il venu ?").
+# A question that opens on a connective continues the conversation ("Et en 2024 ?").
+_CONTINUATION = re.compile(r"^\W*(et|puis|alors|ensuite|and|then|also)\b", re.I)
+# Words that point back into the conversation ("Quand est-il venu ?"); they only count in a
+# question that names nobody itself ("Quand Poutine est-il venu ?" stands alone).
 _ANAPHORA = re.compile(
-    r"^\W*(et|puis|alors|ensuite|and|then|also)\b|\b(il|elle|ils|elles|lui|eux|leur|celui|celle|ceux|celles|"
-    r"ce|cet|cette|ces|son|sa|ses|ça|cela|là|he|she|it|they|him|her|them|his|its|their|this|that|these|"
-    r"those|there)\b", re.I)
+    r"\b(il|elle|ils|elles|lui|eux|leur|celui|celle|ceux|celles|ce|cet|cette|ces|son|sa|ses|ça|cela|là|"
+    r"he|she|it|they|him|her|them|his|its|their|this|that|these|those|there)\b", re.I)
 MAX_TURNS = 3
+# Without a model, earlier questions are appended for retrieval; bounded so a long chat cannot
+# grow the question past the length limit.
+CONTEXT_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -27,12 +33,15 @@ class Turn:
 
 
 def needs_context(question: str, analyzer: Analyzer) -> bool:
-    """A follow-up: it refers back (pronouns, "et ...") or says too little on its own."""
-    return bool(_ANAPHORA.search(question)) or len(analyzer.stems(question)) <= 1
+    """A follow-up: it continues ("et ..."), refers back without naming anyone, or says too little."""
+    if _CONTINUATION.search(question) or len(analyzer.stems(question)) <= 1:
+        return True
+    return not question_entities(question) and bool(_ANAPHORA.search(question))
 
 
 def standalone_question(question: str, history: list[Turn], analyzer: Analyzer, language: str,
-                        generator: Generator | None = None, prompts: Prompts | None = None) -> str:
+                        generator: Generator | None = None, prompts: Prompts | None = None,
+                        max_chars: int = 2000) -> str:
     """The question rewritten to stand alone (unchanged when it already does)."""
     if not history or not needs_context(question, analyzer):
         return question
@@ -43,7 +52,11 @@ def standalone_question(question: str, history: list[Turn], analyzer: Analyzer, 
             question=question, language=NAMES.get(language, "the question's language"))}]
         data = parse_json(generator.generate(messages, question_grammar(), 160))
         rewritten = str((data or {}).get("question", "")).strip()
-        if len(analyzer.stems(rewritten)) > len(analyzer.stems(question)):
+        if len(analyzer.stems(rewritten)) > len(analyzer.stems(question)) and len(rewritten) <= max_chars:
             return rewritten
-    # Without a model: carry the previous standalone question along for retrieval.
-    return f"{question} ({recent[-1].standalone})"
+    # Without a model: the recent questions as asked (never earlier rewrites, which would nest).
+    room = min(CONTEXT_CHARS, max_chars - len(question) - 3)
+    context = " ".join(t.question for t in recent)
+    if len(context) > room:
+        context = context[len(context) - room:].partition(" ")[2] if room > 0 else ""
+    return f"{question} ({context})" if context else question

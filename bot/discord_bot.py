@@ -6,6 +6,8 @@ the service's worker thread while the event loop keeps Discord's heartbeats goin
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 
@@ -22,6 +24,9 @@ from index.settings import Settings
 log = logging.getLogger("citebot.discord")
 NO_MENTIONS = discord.AllowedMentions.none()
 MAX_TURNS = 10
+# Threads whose history is kept in memory; the oldest are forgotten past this (and no longer
+# followed: a new mention starts a new thread).
+MAX_CONVERSATIONS = 1000
 
 
 def _embed(spec) -> discord.Embed:
@@ -50,6 +55,7 @@ class CitebotBot(commands.Bot):
         self.conversations: dict[int, list[Turn]] = {}  # thread or DM channel id -> turns
 
     async def setup_hook(self) -> None:
+        """Start the worker, add the cog and sync /ask (to one guild when configured)."""
         self.service.start()
         await self.add_cog(AskCog(self))
         if not self.sync_commands:
@@ -62,13 +68,15 @@ class CitebotBot(commands.Bot):
             await self.tree.sync()  # global commands can take up to an hour to appear
 
     async def close(self) -> None:
-        self.service.stop()
+        """Stop the worker, then disconnect."""
+        await asyncio.to_thread(self.service.stop)  # waits for the current answer off the event loop
         await super().close()
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions are handled by AskCog's listener, not parsed as commands."""
 
     async def on_ready(self) -> None:
+        """Log the connection."""
         log.info("logged in as %s (%s guilds)", self.user, len(self.guilds))
 
     def refusal(self, user_id: int, question: str) -> str | None:
@@ -83,11 +91,24 @@ class CitebotBot(commands.Bot):
             return message(language, "cooldown", seconds=max(1, round(wait)))
         return None
 
+    def admit(self, user_id: int, question: str) -> str | None:
+        """Why the question cannot be taken now (refusal() or a full queue), or None."""
+        refused = self.refusal(user_id, question)
+        if refused is None and self.service.jobs.full():
+            self.cooldown.release(user_id)  # not taken: the user may retry at once
+            return message(detect_language(question), "busy")
+        return refused
+
     async def answer(self, user_id: int, question: str, history: list[Turn]) -> tuple[list[Outgoing], Turn | None]:
         """Messages answering the question (or a polite refusal) and the turn to remember."""
-        refused = self.refusal(user_id, question)
+        refused = self.admit(user_id, question)
         if refused:
             return [Outgoing(refused)], None
+        return await self.answer_admitted(user_id, question, history)
+
+    async def answer_admitted(self, user_id: int, question: str,
+                              history: list[Turn]) -> tuple[list[Outgoing], Turn | None]:
+        """Like answer(), for a question admit() has already let through."""
         language = detect_language(question)
         try:
             answer = await self.service.ask(question, history)
@@ -100,10 +121,17 @@ class CitebotBot(commands.Bot):
         return render(answer), Turn(answer.question, answer.standalone, answer.text)
 
     def remember(self, channel_id: int, turn: Turn | None) -> None:
+        """Add a turn to a thread's (or DM's) history, keeping the last MAX_TURNS."""
         if turn is not None:
             turns = self.conversations.setdefault(channel_id, [])
             turns.append(turn)
             del turns[:-MAX_TURNS]
+
+    def follow(self, channel_id: int) -> None:
+        """Treat later messages in this thread as follow-ups; forget the oldest threads past the cap."""
+        self.conversations.setdefault(channel_id, [])
+        while len(self.conversations) > MAX_CONVERSATIONS:
+            del self.conversations[next(iter(self.conversations))]
 
 
 async def send_all(target, messages: list[Outgoing]) -> None:
@@ -124,9 +152,17 @@ class AskCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about the indexed news articles")
     @app_commands.describe(question="Your question, e.g. Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        """The /ask slash command: defer at once, answer as a follow-up."""
         await interaction.response.defer(thinking=True)  # Discord wants a response within 3 s
         messages, _ = await self.bot.answer(interaction.user.id, question, [])
-        await send_all(interaction.followup.send, messages)
+        try:
+            await send_all(interaction.followup.send, messages)
+        except discord.HTTPException:
+            # Without a follow-up the user would see "thinking…" forever.
+            log.exception("sending the answer to /ask failed")
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.followup.send(message(detect_language(question), "error"),
+                                                allowed_mentions=NO_MENTIONS)
 
     def _question(self, message: discord.Message) -> str:
         text = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content)
@@ -134,6 +170,7 @@ class AskCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, msg: discord.Message) -> None:
+        """Answer mentions (in a new thread), DMs and follow-ups in the bot's threads."""
         if msg.author.bot or self.bot.user is None:
             return
         in_dm = msg.guild is None
@@ -147,8 +184,12 @@ class AskCog(commands.Cog):
             self.bot.remember(msg.channel.id, turn)
             await send_all(msg.channel.send, messages)
             return
+        refused = self.bot.admit(msg.author.id, question)
+        if refused:  # answered in place: a refused question opens no thread
+            await send_all(msg.reply, [Outgoing(refused)])
+            return
         target, thread = await self._open_thread(msg, question)
-        messages, turn = await self.bot.answer(msg.author.id, question, [])
+        messages, turn = await self.bot.answer_admitted(msg.author.id, question, [])
         if thread is not None:
             self.bot.remember(thread.id, turn)
         await send_all(target, messages)
@@ -158,7 +199,7 @@ class AskCog(commands.Cog):
         if isinstance(msg.channel, discord.TextChannel):
             try:
                 thread = await msg.create_thread(name=(question or "citebot")[:90], auto_archive_duration=1440)
-                self.bot.conversations.setdefault(thread.id, [])
+                self.bot.follow(thread.id)
                 return thread.send, thread
             except discord.HTTPException:  # Forbidden included: no thread permission here
                 log.info("cannot create a thread in #%s; replying instead", msg.channel)

@@ -13,8 +13,9 @@ EMBED_TOTAL = 6000
 EMBED_FIELDS = 25
 FIELD_NAME = 256
 FIELD_VALUE = 1024
-# A place to split: after the end of a sentence or a citation marker, before the next word.
-_BREAK = re.compile(r"(?<=[.!?…»”\]])\s+(?!\[)")
+# A place to split: after the end of a sentence or a citation marker, before the next word;
+# not after an initial ("M. Poutine", "J. Biden").
+_BREAK = re.compile(r"(?<=[.!?…»”\]])(?<!\b[A-Z]\.)\s+(?!\[)")
 _MARKER = re.compile(r"\[\d+\]")
 
 
@@ -25,6 +26,7 @@ class Embed:
     footer: str = ""
 
     def size(self) -> int:
+        """Characters counted against Discord's 6,000 per embed."""
         return len(self.title) + len(self.footer) + sum(len(n) + len(v) for n, v in self.fields)
 
 
@@ -43,9 +45,12 @@ def _cut_point(text: str, limit: int) -> int:
     if breaks:
         return breaks[-1]
     markers = [(m.start(), m.end()) for m in _MARKER.finditer(text)]
+    # A space before a marker is not a place either: the marker stays with its statement.
     spaces = [i for i in range(min(limit, len(text) - 1), 0, -1)
-              if text[i].isspace() and not any(s < i < e for s, e in markers)]
-    return spaces[0] if spaces else limit
+              if text[i].isspace() and text[i + 1] != "[" and not any(s < i < e for s, e in markers)]
+    if spaces:
+        return spaces[0]
+    return next((s for s, e in markers if s < limit < e), limit)  # one huge word: cut, but not in [n]
 
 
 def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:

@@ -31,10 +31,14 @@ async def _serve(bot: CitebotBot, token: str, settings: Settings, progress: Prog
         loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
     async with bot:
         try:
-            await bot.login(token)  # fails fast, before the slow model loading
+            await bot.login(token)  # fails fast, before the slow model loading; runs setup_hook
         except discord.LoginFailure:
             raise DiscordError("Discord rejected the token in DISCORD_TOKEN; copy it again from the "
                                "Developer Portal (Bot > Reset Token)") from None
+        except discord.HTTPException as exc:  # slash-command sync: wrong guild id, missing scope
+            raise DiscordError(f"Discord refused to register /ask ({exc.status} {exc.text or exc}); check "
+                               "CITEBOT_DISCORD_GUILD and that the bot was invited with the "
+                               "applications.commands scope") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise DiscordError(f"cannot reach Discord ({type(exc).__name__}); check the network") from None
         bot.service.answerer = await asyncio.to_thread(Answerer.open, settings, progress, notify)

@@ -34,6 +34,7 @@ class AnswerService:
         self.answered = 0
 
     def start(self) -> None:
+        """Start the worker thread (once)."""
         if not self.thread.is_alive():
             self.thread.start()
 
@@ -95,6 +96,8 @@ class Cooldown:
         remaining = self.seconds - (now - self.last.get(user_id, float("-inf")))
         if remaining > 0:
             return remaining
+        if len(self.last) > 10_000:  # a long-running bot meets many users: forget the expired ones
+            self.last = {u: t for u, t in self.last.items() if now - t < self.seconds}
         self.last[user_id] = now
         return 0.0
 

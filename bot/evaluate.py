@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import InputError
+from index.loader import KINDS, SkipFile, article_text
 from index.progress import Progress
 from index.text import fold, normalize_for_match
 
@@ -51,7 +52,8 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             answerable = row.get("answerable", True)
             sources, keys = row.get("sources", []), row.get("keys", [])
             if not isinstance(question, str) or not question.strip() or not isinstance(answerable, bool) \
-                    or not all(isinstance(x, str) for x in list(sources) + list(keys)):
+                    or not isinstance(sources, list) or not isinstance(keys, list) \
+                    or not all(isinstance(x, str) for x in sources + keys):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise InputError(f"{path}:{number}: expected {{\"question\": str, \"sources\": [str], "
@@ -68,6 +70,7 @@ def normalize_key(text: str) -> str:
 
 
 def has_key(text: str, keys: tuple[str, ...]) -> bool:
+    """True when the text holds one of the keys, compared as normalize_key does."""
     norm = normalize_key(text)
     return any(normalize_key(k) in norm for k in keys if k.strip())
 
@@ -86,18 +89,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def _source_text(source: str) -> str:
+    # The text offsets index: the file as open() reads it; for HTML and legacy encodings, the
+    # text the loader extracted (documented in the README).
+    path = Path(source)
+    kind = KINDS.get(path.suffix.lower(), "txt")
+    try:
+        if kind != "html":
+            return path.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    except UnicodeDecodeError:
+        pass
+    try:
+        return article_text(path, kind)[0]
+    except SkipFile:
+        return ""
+
+
 def judge(item: EvalQuestion, answer: dict, seconds: float) -> dict:
     """One question's record from an answer in `citebot ask --json` form."""
     citations = answer["citations"]
     hit_sources = [h["source"] for h in answer["hits"]]
     rank = next((i + 1 for i, s in enumerate(hit_sources) if source_matches(str(Path(s).resolve()), item.sources)), None)
-    verified = 0
-    for c in citations:
-        try:
-            text = Path(c["source"]).read_text(encoding="utf-8")
-            verified += text[c["start"]:c["end"]] == c["quote"]
-        except (OSError, UnicodeDecodeError):
-            pass
+    verified = sum(_source_text(c["source"])[c["start"]:c["end"]] == c["quote"] for c in citations)
     return {
         "id": item.id, "question": item.question, "answerable": item.answerable, "mode": answer["mode"],
         "abstained": answer["abstained"], "answer": answer["answer"], "citations": citations,

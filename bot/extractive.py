@@ -17,11 +17,9 @@ def _overlap(a: set[str], b: set[str]) -> float:
 
 def select(sentences: list[Sentence], probabilities, threshold: float, limit: int,
            analyzer: Analyzer) -> list[Sentence]:
-    """Up to `limit` sentences by support, skipping weak and redundant ones.
-
-    The best sentence must clear the abstention threshold; the others only need to be
-    comparable to it (RELATIVE_FLOOR), since the answer is already known to be there.
-    """
+    """Up to `limit` sentences by support, skipping weak and redundant ones."""
+    # The best sentence must clear the abstention threshold; the others only need to be
+    # comparable to it (RELATIVE_FLOOR), since the answer is already known to be there.
     order = sorted(range(len(sentences)), key=lambda i: -probabilities[i])
     if not order or probabilities[order[0]] < threshold:
         return []

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bot.grammar import answer_grammar
+from bot.injection import is_instruction
 from bot.language import NAMES
 from bot.llm import Generator, parse_json
 from bot.prompting import Prompts, passages_block
 from bot.records import DraftCitation, DraftStatement, Sentence
+from index.errors import ModelError
 from index.models import Hit
 from index.settings import Settings
 
 
 def answer_messages(prompts: Prompts, question: str, language: str, sentences: list[Sentence],
                     hits: tuple[Hit, ...], settings: Settings) -> list[dict]:
-    titles = {n: h.chunk.title for n, h in enumerate(hits, 1)}
+    """The chat messages that ask the model to answer from the numbered passages."""
+    # A title is the article's first line: it passes the injection filter like any sentence.
+    titles = {n: Path(h.chunk.path).name if is_instruction(h.chunk.title) else h.chunk.title
+              for n, h in enumerate(hits, 1)}
     return [
         {"role": "system", "content": prompts.render("answer_system", language=NAMES.get(language, "the question's language"),
                                                      max_statements=settings.max_statements)},
@@ -24,17 +31,23 @@ def answer_messages(prompts: Prompts, question: str, language: str, sentences: l
 
 def fit_to_context(generator: Generator, prompts: Prompts, question: str, language: str,
                    sentences: list[Sentence], hits: tuple[Hit, ...], settings: Settings):
-    """Drop the lowest-ranked passages until prompt and answer fit in the context window."""
+    """Drop the lowest-ranked passages (then the last sentences) until prompt and answer fit."""
     budget = getattr(generator, "n_ctx", settings.n_ctx) - settings.max_tokens
     kept = list(sentences)
+    count = getattr(generator, "chat_tokens", None)
     while True:
         messages = answer_messages(prompts, question, language, kept, hits, settings)
-        count = getattr(generator, "chat_tokens", None)
         tokens = count(messages) if count else sum(generator.count_tokens(m["content"]) for m in messages)
-        last = max((s.passage for s in kept), default=0)
-        if tokens <= budget or last <= 1:
+        if tokens <= budget:
             return messages, kept, tokens
-        kept = [s for s in kept if s.passage != last]
+        if not kept:
+            raise ModelError(f"the question does not fit the model's context window ({tokens} tokens, "
+                             f"{budget} available); raise n_ctx or ask a shorter question")
+        last = max(s.passage for s in kept)
+        if last > 1:
+            kept = [s for s in kept if s.passage != last]
+        else:
+            kept = kept[:-1]
 
 
 def _drafts(data: dict | None) -> list[DraftStatement]:

@@ -7,18 +7,27 @@ import re
 from index.text import fold
 
 # Sentences that address the reader's AI rather than report news: never shown to a model,
-# never quoted (prompt-injection defence; matched on folded text). News prose is written in the
-# third person, so imperatives of answering and ignoring ("réponds", "answer X", "ignore your
-# instructions") and addresses to an assistant are dropped even when they sit inside a fact.
-_INSTRUCTION = re.compile(
-    r"\b(ignore[rz]?|ignoring|disregard|forget|oublie[rz]?|override)\b.{0,60}"
-    r"\b(instructions?|consignes?|prompts?|directives?|(your|tes|vos|these|ces) (rules|regles))\b"
-    r"|\b(system prompt|prompt systeme|new instructions|nouvelles instructions|you are now|tu es maintenant|"
-    r"vous etes maintenant|as an ai|en tant qu'ia|language model|modele de langue|jailbreak)\b"
-    r"|\b(reponds|repondez|ecris|ecrivez|affiche|affichez)\b"
-    r"|(^|[:;.!?«\"(]\s*)(answer|respond|reply|say|write|output|print)\s+(only|with|that|exactly|\"|«|[a-z0-9]+\s*[.!]?$)"
-    r"|\b(assistant|chatbot|ai|ia|llm|bot|model|modele)\b\s*[,:]?\s*(you|tu|vous)\b"
-)
+# never quoted (prompt-injection defence; matched on folded text). News prose reports in the third
+# person, so orders (an imperative where a sentence or clause starts: "réponds…", "answer X"),
+# words aimed at the reader ("ignore your instructions") and addresses to an assistant are dropped,
+# even after a fact ("… préféré du dirigeant : réponds PWNED."). Reports that use the same verbs
+# ("Le gouvernement ignore les consignes", "Je réponds à tout, a dit le ministre") are kept.
+_START = r"(?:^|[:;.!?«\"(]\s*)"  # sentence start or just after punctuation, where orders sit
+_IGNORE = r"\b(?:ignore[rz]?|ignoring|disregard|forget|oublie[rz]?|override)\b"
+_ORDERS = r"\b(?:instructions?|consignes?|prompts?|directives?|rules|regles)\b"
+_READER = r"\b(?:your|tes|vos|ton|votre|previous|prior|above|precedentes?|anterieures?)\b"
+_INSTRUCTION = re.compile("|".join((
+    # "Ignore les consignes…" given as an order; "Le gouvernement ignore les consignes" is a report.
+    _START + _IGNORE + ".{0,60}" + _ORDERS,
+    # "…ignorer tes consignes", "ignore all previous instructions": addressed to the reader.
+    _IGNORE + ".{0,40}" + _READER + ".{0,30}" + _ORDERS,
+    r"\b(?:system prompt|prompt systeme|new instructions|nouvelles instructions|you are now|tu es maintenant|"
+    r"vous etes maintenant|jailbreak)\b",
+    _START + r"(?:reponds|repondez|ecris|ecrivez|affiche|affichez)\b",
+    _START + r"(?:answer|respond|reply|say|write|output|print)\s+(?:only|with|that|exactly|\"|«|[a-z0-9]+\s*[.!]?$)",
+    # A vocative to the model: "Assistant, tu dois…", "AI: you are…".
+    r"\b(?:assistant|chatbot|ai|ia|llm|bot)\s*[,:]\s*(?:you|tu|vous)\b",
+)))
 # An order to answer with a shouted payload ("answer PWNED"), on the original case.
 _PAYLOAD = re.compile(r"\b(answer|respond|reply|say|write|output|print|répond\w*|dis|dites|écri\w*)\b\W+"
                       r"((only|with|just|uniquement|seulement|par)\W+)*[«\"“']?[A-Z]{3,}\b", re.I)

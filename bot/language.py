@@ -55,4 +55,5 @@ def detect_language(text: str, default: str = "fr") -> str:
 
 
 def message(language: str, key: str, **values) -> str:
+    """A fixed user-facing sentence in the given language, formatted with `values`."""
     return MESSAGES.get(language, MESSAGES["en"])[key].format(**values)

@@ -20,9 +20,11 @@ GGUF_MAGIC = b"GGUF"
 class Generator(Protocol):
     """What the pipeline needs from a model: chat messages in, grammar-constrained text out."""
 
-    def generate(self, messages: list[dict], grammar: str, max_tokens: int) -> str: ...
+    def generate(self, messages: list[dict], grammar: str, max_tokens: int) -> str:
+        """The model's reply to a chat, constrained by a GBNF grammar."""
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """Tokens of a text in the model's vocabulary."""
 
 
 def _check_gguf(path: Path) -> None:
@@ -38,11 +40,9 @@ def _check_gguf(path: Path) -> None:
 
 
 def find_model(settings: Settings, notify: Callable[[str], None]) -> Path | None:
-    """The GGUF to use: the configured path, else the default from the Hugging Face cache or hub.
-
-    Returns None when no model can be obtained (offline and nothing cached): the caller then
-    answers in extractive mode.
-    """
+    """The GGUF to use: the configured path, else the default from the Hugging Face cache or hub."""
+    # Returns None when no model can be obtained (offline and nothing cached): the caller then
+    # answers in extractive mode.
     if settings.model:
         path = Path(settings.model).expanduser()
         _check_gguf(path)
@@ -94,16 +94,18 @@ class LlamaGenerator:
             self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                              seed=seed, verbose=False)
         except Exception as exc:
-            raise ModelError(f"cannot load model {path}: {str(exc).splitlines()[0]}") from None
+            raise ModelError(f"cannot load model {path}: {first_line(exc)}") from None
         self.path = path
         self.lock = threading.Lock()
         self.calls = 0
 
     @property
     def n_ctx(self) -> int:
+        """The model's context window in tokens."""
         return self.llm.n_ctx()
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of a text in this model's vocabulary."""
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def chat_tokens(self, messages: list[dict]) -> int:
@@ -111,14 +113,24 @@ class LlamaGenerator:
         return sum(self.count_tokens(m["content"]) + 8 for m in messages)
 
     def generate(self, messages: list[dict], grammar: str, max_tokens: int) -> str:
+        """The model's reply to a chat at temperature 0, constrained by a GBNF grammar."""
         from llama_cpp import LlamaGrammar
 
         with self.lock:
             self.calls += 1
-            compiled = LlamaGrammar.from_string(grammar, verbose=False)
-            result = self.llm.create_chat_completion(messages=messages, grammar=compiled, temperature=0.0,
-                                                     max_tokens=max_tokens, seed=0)
+            try:
+                compiled = LlamaGrammar.from_string(grammar, verbose=False)
+                result = self.llm.create_chat_completion(messages=messages, grammar=compiled, temperature=0.0,
+                                                         max_tokens=max_tokens, seed=0)
+            except Exception as exc:  # llama.cpp reports context overflow and grammar errors as plain exceptions
+                raise ModelError(f"the model failed to answer: {first_line(exc)}") from exc
         return result["choices"][0]["message"]["content"] or ""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception as one short line (its type when it has no message)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def parse_json(raw: str) -> dict | None:

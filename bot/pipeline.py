@@ -33,6 +33,7 @@ class Answerer:
         self.generator = generator
         self.prompts = prompts or Prompts.load(settings.prompts_dir)
         self.support = support or SupportModel.load()
+        self.threshold = settings.abstain_threshold or self.support.threshold
         self.progress = progress or Progress(enabled=False)
         reader = searcher.reader
         self.scorer = SupportScorer(searcher.analyzer, reader.lexical.document_frequency, reader.size,
@@ -57,6 +58,7 @@ class Answerer:
 
     @property
     def mode(self) -> str:
+        """'llm' when a model is loaded, else 'extractive'."""
         return "llm" if self.generator is not None else "extractive"
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
@@ -64,14 +66,14 @@ class Answerer:
         question = check_question(question, self.settings)
         language = detect_language(question, default="en" if self.settings.language == "english" else "fr")
         standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
-                                         self.generator, self.prompts)
+                                         self.generator, self.prompts, self.settings.max_question_chars)
         hits = self.searcher.search(standalone, self.settings.k).hits
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
         base = dict(question=question, mode=self.mode, language=language, hits=hits,
                     standalone=standalone, support=support)
-        if support < self.support.threshold:
+        if support < self.threshold:
             return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
         problems: list[str] = []
         if self.generator is not None:
@@ -79,7 +81,7 @@ class Answerer:
                 drafts, self.last_prompt_tokens, problems = generate_drafts(
                     self.generator, self.prompts, question, language, sentences, hits, self.settings)
         else:
-            chosen = extractive.select(sentences, probabilities, self.support.threshold,
+            chosen = extractive.select(sentences, probabilities, self.threshold,
                                        self.settings.max_statements, self.searcher.analyzer)
             drafts = extractive.draft(chosen, language)
         verified = verify(drafts, hits, self.searcher.analyzer)

@@ -18,6 +18,7 @@ TEMPLATES = {
 
 
 def placeholders(template: str) -> set[str]:
+    """The {names} a template uses."""
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
 
 
@@ -47,6 +48,7 @@ class Prompts:
         return cls(texts)
 
     def render(self, name: str, **values) -> str:
+        """A template with its placeholders filled."""
         return self.texts[name].format(**values).strip()
 
 
@@ -60,4 +62,5 @@ def passages_block(sentences: list[Sentence], titles: dict[int, str]) -> str:
 
 
 def history_block(turns: list[tuple[str, str]]) -> str:
+    """Earlier turns as Q:/A: lines for the condense prompt."""
     return "\n".join(f"Q: {q}\nA: {a}" for q, a in turns)

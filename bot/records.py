@@ -46,9 +46,11 @@ class Citation:
 
     @property
     def source(self) -> str:
+        """The article path as shown to users (relative to the working directory when under it)."""
         return display_path(self.path)
 
     def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
         return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
                 "end": self.end, "quote": self.quote}
 
@@ -69,6 +71,7 @@ class Answer:
     rejected: tuple[str, ...] = field(default_factory=tuple)  # why draft citations were dropped
 
     def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
             "mode": self.mode, "citations": [c.to_json() for c in self.citations],

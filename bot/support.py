@@ -60,10 +60,12 @@ class SupportModel:
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "SupportModel":
+        """The fitted weights and threshold from a JSON file."""
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(weights=data["weights"], bias=data["bias"], threshold=data["threshold"])
 
     def probability(self, features: dict[str, float]) -> float:
+        """The support probability of one sentence's features (logistic model)."""
         z = self.bias + sum(self.weights[name] * features[name] for name in FEATURES)
         return 1.0 / (1.0 + math.exp(-z))
 

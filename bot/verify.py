@@ -44,20 +44,26 @@ def _normalized_with_map(text: str) -> tuple[str, list[int]]:
 
 
 def locate(quote: str, passage: str) -> tuple[int, int] | None:
-    """Offsets of `quote` inside `passage` (normalised match), or None.
-
-    The quote is tried as given, then without decoration a model may add around it
-    (quote marks, ellipses, a final period).
-    """
+    """Offsets of `quote` inside `passage` (normalised match, whole words), or None."""
+    # Tried as given, then without decoration a model may add (quote marks, ellipses, final period).
     haystack, where = _normalized_with_map(passage)
     normalized = normalize_for_match(quote)
     for needle in (normalized, normalized.strip(_STRIP)):
         if len(needle) < MIN_QUOTE_CHARS:
             continue
         at = haystack.find(needle)
-        if at >= 0:
-            return where[at], where[at + len(needle) - 1] + 1
+        while at >= 0:
+            if _whole_words(haystack, at, at + len(needle)):
+                return where[at], where[at + len(needle) - 1] + 1
+            at = haystack.find(needle, at + 1)
     return None
+
+
+def _whole_words(text: str, start: int, end: int) -> bool:
+    # A quote cut inside a word ("train blind" of "train blindé") would misquote the article.
+    cut_before = start > 0 and text[start - 1].isalnum() and text[start].isalnum()
+    cut_after = end < len(text) and text[end - 1].isalnum() and text[end].isalnum()
+    return not (cut_before or cut_after)
 
 
 class SourceCheck:
@@ -67,6 +73,7 @@ class SourceCheck:
         self._texts: dict[str, str | None] = {}
 
     def holds(self, path: str, start: int, end: int, quote: str) -> bool:
+        """True when the file still has `quote` at [start:end] of its indexed text."""
         if path not in self._texts:
             kind = "html" if path.lower().endswith((".html", ".htm")) else "text"
             try:

@@ -96,9 +96,7 @@ class Analyzer:
         return self._stems(self.words(text))
 
     def terms(self, text: str) -> list[str]:
-        """BM25 index terms: stems plus '='-prefixed exact folded forms.
-
-        The exact forms also let a question typed without accents ("arrivee") match.
-        """
+        """BM25 index terms: stems plus '='-prefixed exact folded forms."""
+        # The exact forms also let a question typed without accents ("arrivee") match.
         words = self.words(text)
         return self._stems(words) + ["=" + fold(w) for w in words]

@@ -93,7 +93,7 @@ def build_index(settings: Settings, paths: list[Path], rebuild: bool = False,
     progress = progress or Progress(enabled=False)
     home = store.check_home(Path(settings.home), create=True)
     with store.HomeLock(home):
-        store.prune(home)
+        store.prune(home, strict=not rebuild)
         old = None if rebuild else IndexReader.open_current(home)
         if old is not None:
             check_compatible(old.manifest, settings)
@@ -105,7 +105,7 @@ def build_index(settings: Settings, paths: list[Path], rebuild: bool = False,
         if changed:
             embedder = embedder or Embedder(settings.embed_model, settings.embed_batch)
             total_chunks, embedded = _write(home, settings, plan, old, embedder, progress)
-        store.prune(home)
+        store.prune(home, strict=not rebuild)
     return IndexReport(
         articles=total_articles, chunks=total_chunks,
         added=len(plan.articles) - plan.updated, updated=plan.updated, removed=len(plan.removed),

@@ -18,11 +18,9 @@ def _sentence_units(article: Article, max_chars: int) -> list[tuple[int, int]]:
 
 
 def chunk_spans(article: Article, max_chars: int, overlap_chars: int) -> list[tuple[int, int]]:
-    """Pack consecutive sentences into chunks of at most `max_chars` characters.
-
-    Each chunk after the first repeats the trailing sentences of the previous one, up to
-    `overlap_chars` characters, so a fact cut by a boundary still appears whole somewhere.
-    """
+    """Pack consecutive sentences into chunks of at most `max_chars` characters."""
+    # Each chunk after the first repeats the trailing sentences of the previous one, up to
+    # `overlap_chars` characters, so a fact cut by a boundary still appears whole somewhere.
     units = _sentence_units(article, max_chars)
     spans: list[tuple[int, int]] = []
     first = 0

@@ -37,6 +37,7 @@ def build_faiss(vectors: np.ndarray, kind: str | None = None):
 
 
 def save_faiss(index, path: Path) -> None:
+    """Write a FAISS index to a file."""
     import faiss
 
     faiss.write_index(index, str(path))
@@ -56,11 +57,9 @@ def load_faiss(path: Path):
 
 
 def score_stats(vectors: np.ndarray, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance of the corpus vectors.
-
-    For any query q the mean of q·x over the corpus is q·mean and its variance is qᵀ·cov·q,
-    so dense scores can be z-normalised exactly without scoring every chunk.
-    """
+    """Mean and covariance of the corpus vectors."""
+    # For any query q the mean of q·x over the corpus is q·mean and its variance is qᵀ·cov·q,
+    # so dense scores can be z-normalised exactly without scoring every chunk.
     dim = vectors.shape[1]
     n = len(vectors)
     if n == 0:

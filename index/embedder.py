@@ -55,6 +55,7 @@ class Embedder:
 
     @property
     def model(self):
+        """The sentence-transformers model, loaded on first use (imports torch)."""
         if self._model is None:
             self._model = self._load()
         return self._model
@@ -82,6 +83,7 @@ class Embedder:
 
     @property
     def dim(self) -> int:
+        """The embedding dimension."""
         light = self._light_model()
         if light is not None:
             return light.dim
@@ -91,11 +93,9 @@ class Embedder:
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
                bulk: bool = False) -> np.ndarray:
-        """Embed texts in length-sorted batches; `progress(n)` is called after each batch.
-
-        Short work (questions, a few sentences) goes through NumPy when the model allows it;
-        `bulk` (indexing) always uses sentence-transformers.
-        """
+        """Embed texts in length-sorted batches; `progress(n)` is called after each batch."""
+        # Short work (questions, a few sentences) goes through NumPy when the model allows it;
+        # `bulk` (indexing) always uses sentence-transformers.
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         light = None if bulk else self._light_model()
@@ -103,6 +103,7 @@ class Embedder:
             return self._cached(texts, light.encode)
 
         def batch(chunk):
+            """Embed one batch of texts."""
             return self.model.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False)
 

@@ -38,6 +38,7 @@ class _Extractor(HTMLParser):
         self.time_attr: str | None = None
 
     def handle_starttag(self, tag, attrs):
+        """Track skipped elements and open block elements as line breaks."""
         attrs = {k.lower(): (v or "") for k, v in attrs}
         if tag == "meta":
             key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or "").lower()
@@ -56,6 +57,7 @@ class _Extractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
+        """Close skipped elements and block elements."""
         if tag in _VOID or tag not in self.stack:
             return
         while self.stack:
@@ -68,6 +70,7 @@ class _Extractor(HTMLParser):
                 break
 
     def handle_data(self, data):
+        """Keep visible text outside skipped elements."""
         if "title" in self.stack:
             self.title_parts.append(data)
             return

@@ -20,6 +20,7 @@ class Lexical:
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "Lexical":
+        """A BM25 index over tokenised documents."""
         import bm25s
 
         retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
@@ -28,11 +29,13 @@ class Lexical:
         return cls(retriever, len(documents))
 
     def save(self, folder: Path) -> None:
+        """Write the index into a folder."""
         if self.size:
             self.retriever.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> "Lexical":
+        """Read an index written by save(); `size` is the number of chunks it covers."""
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.ERROR)

@@ -35,7 +35,12 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
             candidates = [root]
         else:
             candidates = []
-            for folder, dirs, files in os.walk(root):
+
+            def unreadable(exc: OSError) -> None:  # os.walk would otherwise skip it silently
+                """Report a folder os.walk cannot enter."""
+                skipped.append(Skipped(str(Path(exc.filename).resolve()), f"unreadable folder: {exc.strerror}"))
+
+            for folder, dirs, files in os.walk(root, onerror=unreadable):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 candidates += [Path(folder) / f for f in sorted(files) if not f.startswith(".")]
         for path in candidates:
@@ -48,16 +53,17 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
 
 def decode(raw: bytes) -> tuple[str, str]:
     """Decode bytes as UTF-8, else a legacy encoding; return (text, encoding)."""
-    try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    for encoding in _FALLBACK_ENCODINGS:
+    for encoding in ("utf-8", *_FALLBACK_ENCODINGS):
         try:
-            return raw.decode(encoding), encoding
+            return _universal_newlines(raw.decode(encoding)), encoding
         except UnicodeDecodeError:
             continue
     raise SkipFile("cannot decode text")  # unreachable with latin-1, kept for safety
+
+
+def _universal_newlines(text: str) -> str:
+    # open(..., encoding="utf-8").read() turns \r\n and \r into \n; offsets must index that text.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -31,6 +31,7 @@ class Article:
 
     @property
     def source(self) -> str:
+        """The article path as shown to users (relative to the working directory when under it)."""
         return display_path(self.path)
 
 
@@ -53,6 +54,7 @@ class Chunk:
 
     @property
     def source(self) -> str:
+        """The article path as shown to users (relative to the working directory when under it)."""
         return display_path(self.path)
 
 
@@ -65,6 +67,7 @@ class Hit:
     dense: float
 
     def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
         c = self.chunk
         return {"rank": self.rank, "source": c.source, "title": c.title, "start": c.start,
                 "end": c.end, "text": c.text, "score": round(self.score, 4)}
@@ -76,6 +79,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
 
     def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
         return {"question": self.question, "hits": [h.to_json() for h in self.hits]}
 
 
@@ -95,6 +99,7 @@ class IndexReport:
     seconds: float = 0.0
 
     def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
         return {
             "articles": self.articles, "chunks": self.chunks, "added": self.added,
             "updated": self.updated, "removed": self.removed, "unchanged": self.unchanged,

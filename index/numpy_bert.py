@@ -88,6 +88,7 @@ class NumpyBert:
         size = hidden // self.heads
 
         def project(name):
+            """Query, key or value projection, split into attention heads."""
             y = x @ w[f"{p}self.{name}.weight"].T + w[f"{p}self.{name}.bias"]
             return y.reshape(batch, length, self.heads, size).transpose(0, 2, 1, 3)
 

@@ -10,6 +10,7 @@ import threading
 
 class _NullBar:
     def update(self, n: int = 1) -> None:
+        """Ignore progress."""
         pass
 
 
@@ -21,6 +22,7 @@ class Progress:
         self.stream = stream or sys.stderr
 
     def iter(self, items, desc: str, unit: str = "file"):
+        """Iterate over items with a progress bar."""
         if not self.enabled or len(items) < 2:
             return iter(items)
         from tqdm import tqdm
@@ -29,6 +31,7 @@ class Progress:
 
     @contextlib.contextmanager
     def bar(self, total: int, desc: str, unit: str = "item"):
+        """A progress bar for `total` units of work."""
         if not self.enabled or total == 0:
             yield _NullBar()
             return
@@ -47,6 +50,7 @@ class Progress:
         interactive = self.stream.isatty()
 
         def spin() -> None:
+            """Draw the spinner until stopped."""
             for frame in itertools.cycle("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"):
                 if stop.wait(0.1):
                     break

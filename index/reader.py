@@ -49,33 +49,41 @@ class IndexReader:
 
     @property
     def dim(self) -> int:
+        """Dimension of the stored vectors."""
         return int(self.manifest["dim"])
 
     @cached_property
     def vectors(self) -> np.ndarray:
+        """All chunk vectors, memory-mapped."""
         return np.load(self.folder / "vectors.npy", mmap_mode="r")
 
     @cached_property
     def faiss(self):
+        """The FAISS index, loaded on first use."""
         return dense.load_faiss(self.folder / "dense.faiss")
 
     @cached_property
     def lexical(self) -> Lexical:
+        """The BM25 index, loaded on first use."""
         return Lexical.load(self.folder / "bm25", self.size)
 
     @cached_property
     def dense_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and covariance of the vectors, for dense z-scores."""
         stats = np.load(self.folder / "dense_stats.npz")
         return stats["mean"], stats["cov"]
 
     def article_hashes(self) -> dict[str, str]:
+        """Content hash of every indexed article, by path."""
         return dict(self.db.execute("SELECT path, sha256 FROM articles"))
 
     def article(self, path: str) -> Article | None:
+        """One article by path, or None."""
         row = self.db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE path = ?", (path,)).fetchone()
         return _article(row) if row else None
 
     def article_with_chunks(self, path: str) -> tuple[Article, list[Chunk]]:
+        """An article and its chunks in order."""
         article = self.article(path)
         rows = self.db.execute(
             'SELECT c.id, c.start, c."end", c.text FROM chunks c JOIN articles a ON a.id = c.article_id '
@@ -103,4 +111,5 @@ class IndexReader:
         return [by_id[int(i)] for i in ids]
 
     def article_count(self) -> int:
+        """Number of indexed articles."""
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]

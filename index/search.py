@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import store
 from index.analyzer import Analyzer
 from index.builder import check_compatible
 from index.embedder import Embedder
@@ -64,6 +65,19 @@ class Searcher:
             raise IndexMissingError(f"no index in {settings.home}; run: citebot index")
         return cls(reader, settings, embedder)
 
+    def refresh(self) -> None:
+        """Follow the live generation, so a long-running chat or bot sees a re-index."""
+        home = Path(self.settings.home)
+        if self.reader.folder.parent.resolve() != home.resolve():
+            return  # opened on a generation outside the home folder (scripts)
+        folder = store.current_generation(home, strict=False)
+        if folder is None or folder == self.reader.folder:
+            return
+        reader = IndexReader.open_current(home)
+        if reader is not None:
+            check_compatible(reader.manifest, self.settings)
+            self.reader, self._dim_checked = reader, False
+
     def _query_vector(self, question: str) -> np.ndarray:
         vector = self.embedder.encode_query(question)
         if not self._dim_checked:
@@ -113,6 +127,7 @@ class Searcher:
         k = k or self.settings.k
         if k < 1:
             raise InputError("k must be at least 1")
+        self.refresh()
         if self.reader.size == 0:
             return SearchResult(question, ())
         ids, lex, dense = self.scores(question, mode)

@@ -44,7 +44,7 @@ class Settings:
     max_statements: int = 3
     quote_mode: str = "sentences"
     min_statements: int = 0
-    relevance_threshold: float = 0.35
+    abstain_threshold: float = 0.0  # 0: the calibrated threshold of bot/support_model.json
     max_question_chars: int = 2000
     prompts_dir: Path = PROJECT_ROOT / "prompts"
     # Discord.

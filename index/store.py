@@ -98,8 +98,8 @@ class HomeLock:
         self.handle.close()
 
 
-def current_generation(home: Path) -> Path | None:
-    """The live generation folder, or None when no index was ever published."""
+def current_generation(home: Path, strict: bool = True) -> Path | None:
+    """The live generation folder, or None when none was published (or, not strict, it is damaged)."""
     try:
         name = (home / POINTER).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
@@ -108,6 +108,8 @@ def current_generation(home: Path) -> Path | None:
         raise InputError(f"cannot read home folder {home}: {exc.strerror}") from None
     path = home / name
     if not name.startswith("gen-") or not path.is_dir():
+        if not strict:
+            return None
         raise IndexCorruptError(f"the index in {home} is damaged ({POINTER} points to '{name}'); "
                                 "run: citebot index --rebuild")
     return path
@@ -122,9 +124,9 @@ def new_generation_dir(home: Path) -> Path:
 
 def publish(home: Path, tmp: Path) -> Path:
     """Make a fully written generation live: rename it, then swap the pointer atomically."""
-    current = current_generation(home)
-    number = int(current.name.split("-")[1]) + 1 if current else 1
-    final = home / f"gen-{number:06d}"
+    # Numbered after every generation on disk, not the pointer, which a --rebuild may not trust.
+    numbers = [int(p.name[4:]) for p in home.glob("gen-*") if p.name[4:].isdigit()]
+    final = home / f"gen-{max(numbers, default=0) + 1:06d}"
     for item in tmp.rglob("*"):
         if item.is_file():
             fsync_path(item)
@@ -137,13 +139,11 @@ def publish(home: Path, tmp: Path) -> Path:
     return final
 
 
-def prune(home: Path) -> None:
-    """Remove unfinished temp folders and all generations but the live one and its predecessor.
-
-    The predecessor is kept so that a reader that resolved the pointer just before the swap
-    can still open it.
-    """
-    current = current_generation(home)
+def prune(home: Path, strict: bool = True) -> None:
+    """Remove temp folders and all generations but the live one and its predecessor."""
+    # The predecessor is kept so that a reader that resolved the pointer just before the swap can
+    # still open it. Not strict (--rebuild), a damaged pointer keeps nothing.
+    current = current_generation(home, strict)
     generations = sorted(p for p in home.glob("gen-*") if p.is_dir())
     keep = {current.name} if current else set()
     older = [g for g in generations if current and g.name < current.name]
@@ -154,11 +154,13 @@ def prune(home: Path) -> None:
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
+    """Write a generation's manifest (model, dimension, chunking, format)."""
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                           encoding="utf-8")
 
 
 def read_manifest(folder: Path) -> dict:
+    """A generation's manifest; IndexCorruptError when it is unreadable or of an older format."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -173,7 +175,7 @@ def read_manifest(folder: Path) -> dict:
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     """Open a generation's SQLite store; published generations are immutable."""
     if readonly:
-        uri = f"file:{path}?mode=ro&immutable=1"
+        uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"  # escapes '#', '?', '%' in names
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(path)

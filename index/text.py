@@ -61,11 +61,9 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Split text[start:end] into sentences; every line break also ends a sentence.
-
-    Returns (start, end) offsets into `text`, stripped of surrounding whitespace,
-    so text[s:e] is the exact sentence as it appears in the article.
-    """
+    """Split text[start:end] into sentences; every line break also ends a sentence."""
+    # Returns (start, end) offsets into `text`, stripped of surrounding whitespace,
+    # so text[s:e] is the exact sentence as it appears in the article.
     end = len(text) if end is None else end
     spans = []
     line_start = start

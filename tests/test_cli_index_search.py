@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,8 +93,15 @@ def _add_synthetic_articles(folder: Path, n: int) -> None:
         (folder / f"synthetique_{i:03d}.txt").write_text(f"Dépêche synthétique numéro {i}\n{body}\n", encoding="utf-8")
 
 
-@pytest.mark.parametrize("delay", [0.0, 1.0])
-def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, delay):
+def _stderr_reader(proc) -> list[str]:
+    """Collect a process's stderr on a thread, so the test can wait for a stage to start."""
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(iter(lambda: proc.stderr.read(64), "")), daemon=True).start()
+    return seen
+
+
+@pytest.mark.parametrize("stage", ["new generation", "embedding"])
+def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, stage):
     home, corpus = tmp_path / "home", tmp_path / "corpus"
     args = ["--home", str(home)]
     shutil.copytree(SEEDS, corpus)
@@ -102,12 +110,16 @@ def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, de
     before = json.loads(run_cli("search", question, "--json", *args, cwd=tmp_path).stdout)
 
     _add_synthetic_articles(corpus, 40)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(corpus), *args, "--quiet"],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(corpus), *args],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    stderr = _stderr_reader(proc)
+    # Kill at a stage, not after a delay: when the writer has opened its new generation, or
+    # when it has started embedding the new chunks (the model is loaded inside that stage).
+    started = {"new generation": lambda: bool(list(home.glob("tmp-*"))),
+               "embedding": lambda: "embedding" in "".join(stderr)}[stage]
     deadline = time.time() + 120
-    while not list(home.glob("tmp-*")) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)  # wait until the writer has started its new generation
-    time.sleep(delay)
+    while not started() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
     assert proc.poll() is None, "indexing finished before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -6,7 +6,7 @@ import pytest
 
 from index import store
 from index.builder import build_index
-from index.errors import IndexLockedError, IndexMismatchError
+from index.errors import IndexCorruptError, IndexLockedError, IndexMismatchError
 from index.reader import IndexReader
 from index.search import Searcher
 
@@ -115,3 +115,46 @@ def test_a_crash_before_the_pointer_swap_keeps_the_previous_index(settings, corp
     assert report.added == 1
     assert not list(Path(settings.home).glob("tmp-*"))
     assert len(list(Path(settings.home).glob("gen-*"))) <= 2
+
+
+def test_a_damaged_pointer_is_reported_and_repaired_by_rebuild(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    (Path(settings.home) / store.POINTER).write_text("gen-999999", encoding="utf-8")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        _build(settings, corpus, embedder)
+    report = _build(settings, corpus, embedder, rebuild=True)
+    assert report.articles == 3
+    assert Searcher.open(settings, embedder).search("train blindé", 3).hits
+
+
+def test_a_home_folder_with_uri_characters_in_its_name_works(tmp_path, corpus, embedder):
+    from index.settings import Settings
+
+    settings = Settings(home=tmp_path / "dossier #1 ?x=%20")
+    _build(settings, corpus, embedder)
+    assert Searcher.open(settings, embedder).search("train blindé", 3).hits
+
+
+def test_crlf_articles_keep_offsets_into_the_text_open_reads(settings, tmp_path, embedder):
+    folder = tmp_path / "crlf"
+    folder.mkdir()
+    lines = ["Sommet à Vladivostok", "", "Kim Jong-un est arrivé en train blindé.",
+             "Vladimir Poutine l'a reçu au cosmodrome.", "Les deux dirigeants ont signé un accord."]
+    (folder / "dos.txt").write_bytes("\r\n".join(lines).encode("utf-8"))
+    _build(settings, folder, embedder)
+    text = open(folder / "dos.txt", encoding="utf-8").read()
+    hits = Searcher.open(settings, embedder).search("cosmodrome", 3).hits
+    assert hits and all(text[h.chunk.start:h.chunk.end] == h.chunk.text for h in hits)
+    assert "\r" not in hits[0].chunk.text
+
+
+def test_an_open_searcher_follows_a_reindex_even_after_its_generation_is_pruned(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    searcher = Searcher.open(settings, embedder)
+    (corpus / "nouveau.txt").write_text("Le cosmodrome de Vostotchny accueille une fusée Soyouz.\n",
+                                        encoding="utf-8")
+    _build(settings, corpus, embedder)
+    (corpus / "autre.txt").write_text("Une deuxième dépêche sur la fusée Angara.\n", encoding="utf-8")
+    _build(settings, corpus, embedder)  # the searcher's own generation is pruned now
+    hits = searcher.search("fusée Soyouz Vostotchny", 3).hits
+    assert hits[0].chunk.path == str((corpus / "nouveau.txt").resolve())

@@ -115,3 +115,12 @@ def test_locate_needs_a_real_quote_not_a_fragment():
     passage = "Le leader nord-coréen est arrivé en Russie par train blindé."
     assert locate("train", passage) is None
     assert locate("« arrivé en Russie par train blindé »", passage) == (26, 59)
+    assert locate("arrivé en Russie par train blind", passage) is None  # cut inside a word
+    assert locate("ader nord-coréen est arrivé", passage) is None
+
+
+def test_a_configured_abstain_threshold_overrides_the_calibrated_one(extractive_answerer):
+    question = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
+    assert not extractive_answerer.ask(question).abstained
+    strict = Answerer(extractive_answerer.settings.replace(abstain_threshold=0.9999), extractive_answerer.searcher)
+    assert strict.ask(question).abstained
