@@ -35,9 +35,8 @@ class Answerer:
         self.support = support or SupportModel.load()
         self.threshold = settings.abstain_threshold or self.support.threshold
         self.progress = progress or Progress(enabled=False)
-        reader = searcher.reader
-        self.scorer = SupportScorer(searcher.analyzer, reader.lexical.document_frequency, reader.size,
-                                    searcher.embedder, self.support)
+        self._scorer_for = None
+        self._sync_scorer()
         self.last_prompt_tokens = 0
 
     @classmethod
@@ -61,6 +60,13 @@ class Answerer:
         """'llm' when a model is loaded, else 'extractive'."""
         return "llm" if self.generator is not None else "extractive"
 
+    def _sync_scorer(self) -> None:
+        reader = self.searcher.reader
+        if reader is not self._scorer_for:
+            self.scorer = SupportScorer(self.searcher.analyzer, reader.lexical.document_frequency, reader.size,
+                                        self.searcher.embedder, self.support)
+            self._scorer_for = reader
+
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         """Answer one question (a follow-up when history is given)."""
         question = check_question(question, self.settings)
@@ -68,6 +74,7 @@ class Answerer:
         standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
                                          self.generator, self.prompts, self.settings.max_question_chars)
         hits = self.searcher.search(standalone, self.settings.k).hits
+        self._sync_scorer()  # the search may have moved to a newer index generation
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
