@@ -14,8 +14,9 @@ from index.analyzer import Analyzer
 
 # A question that opens on a connective continues the conversation ("Et en 2024 ?").
 _CONTINUATION = re.compile(r"^\W*(et|puis|alors|ensuite|and|then|also)\b", re.I)
-# Words that point back into the conversation ("Quand est-il venu ?"); they only count in a
-# question that names nobody itself ("Quand Poutine est-il venu ?" stands alone).
+# Words that point back into the conversation ("Quand est-il venu ?"); they do not count when a
+# name comes before them ("Quand Poutine est-il venu ?" stands alone, "Qu'a-t-il dit à Moscou ?"
+# does not).
 _ANAPHORA = re.compile(
     r"\b(il|elle|ils|elles|lui|eux|leur|celui|celle|ceux|celles|ce|cet|cette|ces|son|sa|ses|ça|cela|là|"
     r"he|she|it|they|him|her|them|his|its|their|this|that|these|those|there)\b", re.I)
@@ -36,7 +37,8 @@ def needs_context(question: str, analyzer: Analyzer) -> bool:
     """A follow-up: it continues ("et ..."), refers back without naming anyone, or says too little."""
     if _CONTINUATION.search(question) or len(analyzer.stems(question)) <= 1:
         return True
-    return not question_entities(question) and bool(_ANAPHORA.search(question))
+    pointer = _ANAPHORA.search(question)
+    return pointer is not None and not question_entities(question[:pointer.start()])
 
 
 def standalone_question(question: str, history: list[Turn], analyzer: Analyzer, language: str,
@@ -54,9 +56,20 @@ def standalone_question(question: str, history: list[Turn], analyzer: Analyzer, 
         rewritten = str((data or {}).get("question", "")).strip()
         if len(analyzer.stems(rewritten)) > len(analyzer.stems(question)) and len(rewritten) <= max_chars:
             return rewritten
-    # Without a model: the recent questions as asked (never earlier rewrites, which would nest).
-    room = min(CONTEXT_CHARS, max_chars - len(question) - 3)
-    context = " ".join(t.question for t in recent)
-    if len(context) > room:
-        context = context[len(context) - room:].partition(" ")[2] if room > 0 else ""
+    # Without a model: the conversation's subject, appended for retrieval.
+    context = _context(history, max_chars - len(question) - 3)
     return f"{question} ({context})" if context else question
+
+
+def _context(history: list[Turn], room: int) -> str:
+    """The last question that stood alone and the follow-ups since, within `room` characters."""
+    # Questions as asked, never earlier rewrites (which would nest); the anchor keeps the subject.
+    room = min(CONTEXT_CHARS, room)
+    anchor = max((i for i, t in enumerate(history) if t.standalone == t.question), default=0)
+    follow_ups = [t.question for t in history[anchor + 1:]][-(MAX_TURNS - 1):]
+    while follow_ups and len(" ".join([history[anchor].question, *follow_ups])) > room:
+        follow_ups.pop(0)  # the oldest follow-up goes first: the anchor holds the subject
+    context = " ".join([history[anchor].question, *follow_ups])
+    if len(context) > room:
+        context = context[:max(room, 0)].rpartition(" ")[0]
+    return context

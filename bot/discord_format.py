@@ -41,7 +41,8 @@ class Outgoing:
 
 def _cut_point(text: str, limit: int) -> int:
     """Where to cut `text` so the first part fits: a sentence end, else a space outside a marker."""
-    breaks = [m.start() for m in _BREAK.finditer(text, 0, limit + 1) if m.start() <= limit]
+    # Search the whole text: an end position would hide the "[n]" that may follow a break at the limit.
+    breaks = [m.start() for m in _BREAK.finditer(text) if m.start() <= limit]
     if breaks:
         return breaks[-1]
     markers = [(m.start(), m.end()) for m in _MARKER.finditer(text)]

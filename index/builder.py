@@ -15,7 +15,7 @@ from index.chunker import chunk_spans
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
 from index.lexical import Lexical
-from index.loader import SkipFile, discover, load_article
+from index.loader import SkipFile, content_hash, discover, load_article
 from index.models import Article, IndexReport, Skipped, display_path
 from index.progress import Progress
 from index.reader import IndexReader
@@ -64,7 +64,7 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress) -> _Plan:
     for path in progress.iter(files, "reading"):
         key = str(path.resolve())
         try:
-            raw_sha = hashlib.sha256(path.read_bytes()).hexdigest()
+            raw_sha = content_hash(path.read_bytes())
         except OSError as exc:
             plan.skipped.append(Skipped(key, f"unreadable: {exc.strerror}"))
             continue

@@ -20,6 +20,16 @@ _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.S)
 _FRONT_FIELD = re.compile(r"^(title|date)\s*:\s*[\"']?(.*?)[\"']?\s*$", re.M | re.I)
 
 
+# Part of every content hash: when the way text is read changes (as when CRLF became LF), indexed
+# articles count as changed and are read again; chunks whose text is unchanged keep their vectors.
+LOADER_VERSION = b"citebot-loader-2\n"
+
+
+def content_hash(raw: bytes) -> str:
+    """The hash the manifest records for an article's bytes (and the loader version)."""
+    return hashlib.sha256(LOADER_VERSION + raw).hexdigest()
+
+
 class SkipFile(Exception):
     """Raised by the loader for one file that cannot be indexed; carries the reason."""
 
@@ -121,6 +131,6 @@ def load_article(path: Path) -> Article:
     date = meta.get("date") or guess_date(text, start)
     return Article(
         path=str(path.resolve()), kind=kind, encoding=encoding,
-        sha256=hashlib.sha256(raw).hexdigest(), text=text, title=title.lstrip("\ufeff").strip(),
+        sha256=content_hash(raw), text=text, title=title.lstrip("\ufeff").strip(),
         date=date, body_start=start, body_end=end,
     )

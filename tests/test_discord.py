@@ -142,6 +142,14 @@ def test_splitting_never_cuts_a_word_or_a_marker(words):
     assert any(p.endswith("fin [12][13]") or "fin [12][13] suite" in p for p in pieces)
 
 
+@pytest.mark.parametrize("pad", range(1990, 2004))
+def test_a_marker_after_a_sentence_end_at_the_limit_stays_with_its_sentence(pad):
+    head = ("mot " * 600)[:pad - 4].rstrip() + " fin."
+    text = head + " [3] Suite de la réponse. [4] " + "encore " * 50
+    pieces = split_text(text.strip(), 2000)
+    assert all(len(p) <= 2000 and not p.startswith("[") for p in pieces)
+
+
 def test_splitting_keeps_initials_with_the_name():
     text = "Selon M. Poutine, la visite est un succès. " * 60
     assert all(not p.startswith("Poutine") for p in split_text(text, 2000))

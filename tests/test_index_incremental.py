@@ -158,3 +158,13 @@ def test_an_open_searcher_follows_a_reindex_even_after_its_generation_is_pruned(
     _build(settings, corpus, embedder)  # the searcher's own generation is pruned now
     hits = searcher.search("fusée Soyouz Vostotchny", 3).hits
     assert hits[0].chunk.path == str((corpus / "nouveau.txt").resolve())
+
+
+def test_a_new_loader_version_rereads_articles_but_reuses_unchanged_chunk_vectors(settings, corpus, embedder,
+                                                                                  monkeypatch):
+    from index import loader
+
+    _build(settings, corpus, embedder)
+    monkeypatch.setattr(loader, "LOADER_VERSION", b"citebot-loader-test\n")
+    report = _build(settings, corpus, embedder)
+    assert (report.updated, report.unchanged, report.embedded_chunks) == (3, 0, 0)
