@@ -131,7 +131,9 @@ beats BM25 alone; an equal-weight reciprocal-rank fusion of the same two lists f
 as the English MiniLM is much the weaker signal on French. It stays short of the 0.90 recall@5
 target. Measured on the way (same questions, context-level experiments): character n-gram TF-IDF
 as a third signal (+0.4 point), sentence-window chunks (worse), dense pseudo-relevance feedback
-(+0.1), article-level BM25 (+0.3), one chunk per article in the top k (+0.5); none closes the gap,
+(+0.1), article-level BM25 (+0.3), one chunk per article in the top k (+0.5), BM25 k1/b and
+variants (BM25 alone plateaus at 0.867 for k1 0.6-1.0, b 0.2-0.5, +0.5 point over the shipped
+k1 1.2, b 0.75; BM25L, BM25+, ATIRE no better); none closes the gap,
 and several cost memory at 100k chunks. Many misses are questions that only make sense next to
 their paragraph ("Dans quelle ville courait-il ?"). A multilingual embedding model (configurable
 with `embed_model`) is the lever left.
