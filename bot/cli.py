@@ -51,6 +51,17 @@ def common_options(func):
     return wrapper
 
 
+def model_options(func):
+    """--model and --extractive: which language model answers, if any."""
+    func = click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")(func)
+    return click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")(func)
+
+
+def answering_options(func):
+    """--k, --model and --extractive, for the commands that answer questions."""
+    return click.option("--k", type=int, help="Number of passages to retrieve (default 5).")(model_options(func))
+
+
 def questions(question: str):
     """One question, or one per non-blank stdin line when the question is '-'."""
     if question != "-":
@@ -139,9 +150,7 @@ def _answerer(settings: Settings, progress: Progress):
 
 @cli.command("ask")
 @click.argument("question")
-@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
-@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
-@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@answering_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (always JSON lines when QUESTION is '-').")
 @common_options
 def ask_command(settings: Settings, progress: Progress, question, k, model, extractive, as_json):
@@ -153,9 +162,7 @@ def ask_command(settings: Settings, progress: Progress, question, k, model, extr
 
 
 @cli.command("chat")
-@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
-@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
-@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@answering_options
 @common_options
 def chat_command(settings: Settings, progress: Progress, k, model, extractive):
     """Ask questions one after another; follow-ups use the conversation. Ctrl-D or 'exit' quits."""
@@ -179,7 +186,7 @@ def chat_command(settings: Settings, progress: Progress, k, model, extractive):
         try:
             answer = answerer.ask(line, history)
         except CitebotError as exc:
-            click.echo(f"citebot: error: {exc}", err=True)
+            note(f"error: {exc}")  # the chat goes on
             continue
         history.append(Turn(answer.question, answer.standalone, answer.text))
         click.echo(answer_text(answer) + "\n")
@@ -187,9 +194,7 @@ def chat_command(settings: Settings, progress: Progress, k, model, extractive):
 
 @cli.command("eval")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--k", type=int, help="Number of passages to retrieve (default 5).")
-@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
-@click.option("--extractive", is_flag=True, help="Evaluate extractive mode (no language model).")
+@answering_options
 @click.option("--json", "as_json", is_flag=True, help="Print every metric and each question's answer as JSON.")
 @common_options
 def eval_command(settings: Settings, progress: Progress, file, k, model, extractive, as_json):
@@ -208,8 +213,7 @@ def eval_command(settings: Settings, progress: Progress, file, k, model, extract
 
 
 @cli.command("discord")
-@click.option("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
-@click.option("--extractive", is_flag=True, help="Answer with quotes only, without a language model.")
+@model_options
 @common_options
 def discord_command(settings: Settings, progress: Progress, model, extractive):
     """Run the Discord bot (token from the DISCORD_TOKEN environment variable)."""

@@ -94,7 +94,7 @@ class CitebotBot(commands.Bot):
     def admit(self, user_id: int, question: str) -> str | None:
         """Why the question cannot be taken now (refusal() or a full queue), or None."""
         refused = self.refusal(user_id, question)
-        if refused is None and self.service.jobs.full():
+        if refused is None and self.service.full():
             self.cooldown.release(user_id)  # not taken: the user may retry at once
             return message(detect_language(question), "busy")
         return refused

@@ -47,6 +47,10 @@ class AnswerService:
                 return
             self.thread.join(timeout)
 
+    def full(self) -> bool:
+        """True when another question would be refused (QueueFull)."""
+        return self.jobs.full()
+
     async def ask(self, question: str, history: list[Turn]) -> Answer:
         """Queue a question and wait for its answer without blocking the event loop."""
         loop = asyncio.get_running_loop()

@@ -112,7 +112,8 @@ def judge(item: EvalQuestion, answer: dict, seconds: float) -> dict:
     citations = answer["citations"]
     hit_sources = [h["source"] for h in answer["hits"]]
     rank = next((i + 1 for i, s in enumerate(hit_sources) if source_matches(str(Path(s).resolve()), item.sources)), None)
-    verified = sum(_source_text(c["source"])[c["start"]:c["end"]] == c["quote"] for c in citations)
+    texts = {source: _source_text(source) for source in {c["source"] for c in citations}}  # each file read once
+    verified = sum(texts[c["source"]][c["start"]:c["end"]] == c["quote"] for c in citations)
     return {
         "id": item.id, "question": item.question, "answerable": item.answerable, "mode": answer["mode"],
         "abstained": answer["abstained"], "answer": answer["answer"], "citations": citations,

@@ -34,7 +34,7 @@ _INSTRUCTION = re.compile("|".join((
 # stand where an order does (clause start, or after "and", "must", "tu dois"…): "Officials say NATO
 # will…" and "ont répondu NON au référendum" are reports.
 _PAYLOAD = re.compile(
-    r"(?:^|[:;,.!?«\"(—–-]\s*|\b(?:and|et|then|puis|to|must|should|always|only|just|you|tu|vous|dois|doit|"
+    r"(?:" + _START + r"|\b(?:and|et|then|puis|to|must|should|always|only|just|you|tu|vous|dois|doit|"
     r"devez|toujours|uniquement|seulement)\s+)"
     r"(answer|respond|reply|say|write|output|print|réponds|répondez|répondre|dis|dites|dire|écris|écrivez|écrire)"
     r"\b\W+((only|with|just|uniquement|seulement|par)\W+)*[«\"“']?[A-Z]{3,}\b", re.I)

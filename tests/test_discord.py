@@ -259,7 +259,7 @@ async def test_a_full_queue_refuses_politely_opens_no_thread_and_frees_the_coold
     first = asyncio.create_task(bot.answer(1, "Question un ?", []))
     await _until(model.started.is_set)  # the worker holds the first question
     second = asyncio.create_task(bot.answer(2, "Question deux ?", []))
-    await _until(bot.service.jobs.full)  # the second one waits in the queue
+    await _until(bot.service.full)  # the second one waits in the queue
     messages, turn = await bot.answer(3, "Question trois ?", [])
     assert "réessayez" in messages[0].content and turn is None
     assert bot.cooldown.wait_time(3) == 0  # refused, so user 3 may ask again at once
