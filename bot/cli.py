@@ -145,6 +145,10 @@ def search_command(settings: Settings, progress: Progress, question, k, as_json)
 def _answerer(settings: Settings, progress: Progress):
     from bot.pipeline import Answerer
 
+    # Tests (and embedding programs) pass their own factory as click's context object.
+    factory = (click.get_current_context(silent=True) or click.Context(cli)).find_object(dict) or {}
+    if "answerer" in factory:
+        return factory["answerer"](settings)
     return Answerer.open(settings, progress, note)
 
 
@@ -155,10 +159,16 @@ def _answerer(settings: Settings, progress: Progress):
 @common_options
 def ask_command(settings: Settings, progress: Progress, question, k, model, extractive, as_json):
     """Answer QUESTION with verified citations ('-' reads one per stdin line)."""
-    from bot.render import answer_text
+    from bot.render import StatementPrinter
 
-    run_each(question, settings, lambda: _answerer(settings, progress),
-             lambda answerer, text: answerer.ask(text), as_json, answer_text)
+    printer = StatementPrinter(click.echo)
+
+    def call(answerer, text):
+        printer.shown = 0
+        # Text output shows each statement as soon as it is verified; JSON waits for the whole answer.
+        return answerer.ask(text, on_statement=None if as_json or question == "-" else printer)
+
+    run_each(question, settings, lambda: _answerer(settings, progress), call, as_json, printer.rest)
 
 
 @cli.command("chat")
@@ -167,7 +177,7 @@ def ask_command(settings: Settings, progress: Progress, question, k, model, extr
 def chat_command(settings: Settings, progress: Progress, k, model, extractive):
     """Ask questions one after another; follow-ups use the conversation. Ctrl-D or 'exit' quits."""
     from bot.condense import Turn
-    from bot.render import answer_text
+    from bot.render import StatementPrinter
 
     answerer = _answerer(settings, progress)
     history: list[Turn] = []
@@ -183,13 +193,14 @@ def chat_command(settings: Settings, progress: Progress, k, model, extractive):
             break
         if not line.strip():
             continue
+        printer = StatementPrinter(click.echo)
         try:
-            answer = answerer.ask(line, history)
+            answer = answerer.ask(line, history, on_statement=printer)
         except CitebotError as exc:
             note(f"error: {exc}")  # the chat goes on
             continue
         history.append(Turn(answer.question, answer.standalone, answer.text))
-        click.echo(answer_text(answer) + "\n")
+        click.echo(printer.rest(answer) + "\n")
 
 
 @cli.command("eval")

@@ -17,25 +17,16 @@ from discord.ext import commands
 
 from bot.condense import Turn
 from bot.discord_format import Outgoing, render
+from bot.discord_live import NO_MENTIONS, LiveReply, send_all
 from bot.discord_worker import AnswerService, Cooldown, QueueFull
 from bot.language import detect_language, message
 from index.settings import Settings
 
 log = logging.getLogger("citebot.discord")
-NO_MENTIONS = discord.AllowedMentions.none()
 MAX_TURNS = 10
 # Threads whose history is kept in memory; the oldest are forgotten past this (and no longer
 # followed: a new mention starts a new thread).
 MAX_CONVERSATIONS = 1000
-
-
-def _embed(spec) -> discord.Embed:
-    embed = discord.Embed(title=spec.title)
-    for name, value in spec.fields:
-        embed.add_field(name=name, value=value, inline=False)
-    if spec.footer:
-        embed.set_footer(text=spec.footer)
-    return embed
 
 
 class CitebotBot(commands.Bot):
@@ -99,19 +90,20 @@ class CitebotBot(commands.Bot):
             return message(detect_language(question), "busy")
         return refused
 
-    async def answer(self, user_id: int, question: str, history: list[Turn]) -> tuple[list[Outgoing], Turn | None]:
+    async def answer(self, user_id: int, question: str, history: list[Turn],
+                     live: LiveReply | None = None) -> tuple[list[Outgoing], Turn | None]:
         """Messages answering the question (or a polite refusal) and the turn to remember."""
         refused = self.admit(user_id, question)
         if refused:
             return [Outgoing(refused)], None
-        return await self.answer_admitted(user_id, question, history)
+        return await self.answer_admitted(user_id, question, history, live)
 
-    async def answer_admitted(self, user_id: int, question: str,
-                              history: list[Turn]) -> tuple[list[Outgoing], Turn | None]:
-        """Like answer(), for a question admit() has already let through."""
+    async def answer_admitted(self, user_id: int, question: str, history: list[Turn],
+                              live: LiveReply | None = None) -> tuple[list[Outgoing], Turn | None]:
+        """Like answer(), for a question admit() has already let through; `live` shows statements as they come."""
         language = detect_language(question)
         try:
-            answer = await self.service.ask(question, history)
+            answer = await self.service.ask(question, history, live.add if live is not None else None)
         except QueueFull:
             self.cooldown.release(user_id)  # not answered: the user may retry at once
             return [Outgoing(message(language, "busy"))], None
@@ -134,15 +126,6 @@ class CitebotBot(commands.Bot):
             del self.conversations[next(iter(self.conversations))]
 
 
-async def send_all(target, messages: list[Outgoing]) -> None:
-    """Send through a channel, a message reply or an interaction followup, never mentioning anyone."""
-    for out in messages:
-        kwargs = {"allowed_mentions": NO_MENTIONS}
-        if out.embed is not None:
-            kwargs["embed"] = _embed(out.embed)
-        await target(content=out.content or None, **kwargs)
-
-
 class AskCog(commands.Cog):
     """/ask, mentions, DMs and thread follow-ups."""
 
@@ -154,9 +137,10 @@ class AskCog(commands.Cog):
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """The /ask slash command: defer at once, answer as a follow-up."""
         await interaction.response.defer(thinking=True)  # Discord wants a response within 3 s
-        messages, _ = await self.bot.answer(interaction.user.id, question, [])
+        live = LiveReply(interaction.followup.send, wait_for_message=True)
+        messages, _ = await self.bot.answer(interaction.user.id, question, [], live)
         try:
-            await send_all(interaction.followup.send, messages)
+            await live.deliver(messages)
         except discord.HTTPException:
             # Without a follow-up the user would see "thinking…" forever.
             log.exception("sending the answer to /ask failed")
@@ -180,19 +164,21 @@ class AskCog(commands.Cog):
         question = self._question(msg)
         if in_dm or in_our_thread:
             history = self.bot.conversations.get(msg.channel.id, [])
-            messages, turn = await self.bot.answer(msg.author.id, question, history)
+            live = LiveReply(msg.channel.send)
+            messages, turn = await self.bot.answer(msg.author.id, question, history, live)
             self.bot.remember(msg.channel.id, turn)
-            await send_all(msg.channel.send, messages)
+            await live.deliver(messages)
             return
         refused = self.bot.admit(msg.author.id, question)
         if refused:  # answered in place: a refused question opens no thread
             await send_all(msg.reply, [Outgoing(refused)])
             return
         target, thread = await self._open_thread(msg, question)
-        messages, turn = await self.bot.answer_admitted(msg.author.id, question, [])
+        live = LiveReply(target)
+        messages, turn = await self.bot.answer_admitted(msg.author.id, question, [], live)
         if thread is not None:
             self.bot.remember(thread.id, turn)
-        await send_all(target, messages)
+        await live.deliver(messages)
 
     async def _open_thread(self, msg: discord.Message, question: str):
         """A new thread on the question, or a plain reply where threads are not possible."""

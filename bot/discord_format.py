@@ -82,7 +82,7 @@ def _field(citation) -> tuple[str, str]:
 def source_embeds(answer: Answer) -> list[Embed]:
     """The sources of an answer, as few embeds as Discord's limits allow."""
     title = message(answer.language, "sources")
-    footer = message(answer.language, "label_extractive") if answer.mode == "extractive" else ""
+    footer = message(answer.language, "label_extractive") if answer.mode == "extractive" or answer.fallback else ""
     embeds: list[Embed] = []
     current: list[tuple[str, str]] = []
     for citation in answer.citations:

@@ -13,9 +13,10 @@ import logging
 import queue
 import threading
 import time
+from typing import Callable
 
 from bot.condense import Turn
-from bot.records import Answer
+from bot.records import Answer, Statement
 
 log = logging.getLogger("citebot.discord")
 
@@ -51,12 +52,16 @@ class AnswerService:
         """True when another question would be refused (QueueFull)."""
         return self.jobs.full()
 
-    async def ask(self, question: str, history: list[Turn]) -> Answer:
-        """Queue a question and wait for its answer without blocking the event loop."""
+    async def ask(self, question: str, history: list[Turn],
+                  on_statement: Callable[[Statement], None] | None = None) -> Answer:
+        """Queue a question and wait for its answer without blocking the event loop.
+
+        `on_statement` runs on the event loop with each verified statement as it arrives.
+        """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         try:
-            self.jobs.put_nowait((question, list(history), loop, future))
+            self.jobs.put_nowait((question, list(history), loop, future, on_statement))
         except queue.Full:
             raise QueueFull from None
         return await future
@@ -66,16 +71,28 @@ class AnswerService:
             job = self.jobs.get()
             if job is None:
                 return
-            question, history, loop, future = job
+            question, history, loop, future, on_statement = job
             started = time.perf_counter()
+            relay = None
+            if on_statement is not None:
+                def relay(statement, citations, loop=loop, callback=on_statement, future=future):
+                    if not future.cancelled():  # the asker gave up: show nothing more
+                        _call_soon(loop, callback, statement)
             try:
-                outcome, failed = self.answerer.ask(question, history), False
+                outcome, failed = self.answerer.ask(question, history, on_statement=relay), False
             except Exception as exc:  # reported to the asker; the worker keeps going
                 outcome, failed = exc, True
             self.answered += 1
             log.info("answered in %.1f s", time.perf_counter() - started)
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+            _call_soon(loop, _settle, future, outcome, failed)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
+    """Schedule `callback` on the loop from the worker thread; nothing when the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:  # closed between the answer and now: nobody is waiting any more
+        pass
 
 
 def _settle(future: asyncio.Future, outcome, failed: bool) -> None:

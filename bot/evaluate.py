@@ -4,6 +4,7 @@ Metrics (model-free adaptations of ALCE's citation recall/precision, see docs/EV
   retrieval_recall@k, mrr@k  answerable questions with an expected source among the k hits
   quote_verified             citations whose quote equals the source file's text at its offsets
   citation_precision         citations on answerable questions from an expected source or holding a key
+  grounded                   shown statements that pass the grounding rule against their cited quotes
   citation_recall            answerable, answered questions with a citation whose quote holds a key
   cited_key_rate             the same over all answerable questions (abstentions count as misses)
   answer_key_hit             answerable questions whose answer text holds a key
@@ -19,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.grounding import ground
+from index.analyzer import Analyzer
 from index.errors import InputError
 from index.loader import KINDS, SkipFile, article_text
 from index.progress import Progress
@@ -107,7 +110,15 @@ def _source_text(source: str) -> str:
         return ""
 
 
-def judge(item: EvalQuestion, answer: dict, seconds: float) -> dict:
+def grounded_statements(answer: dict, analyzer: Analyzer) -> int:
+    """How many of the answer's statements pass the grounding rule against the quotes they cite."""
+    quotes = {c["n"]: c["quote"] for c in answer["citations"]}
+    return sum(ground(s["text"], [quotes[n] for n in s["citations"] if n in quotes], answer["question"],
+                      analyzer).ok for s in answer.get("statements", []))
+
+
+def judge(item: EvalQuestion, answer: dict, seconds: float, first_statement: float | None = None,
+          analyzer: Analyzer | None = None) -> dict:
     """One question's record from an answer in `citebot ask --json` form."""
     citations = answer["citations"]
     hit_sources = [h["source"] for h in answer["hits"]]
@@ -122,7 +133,10 @@ def judge(item: EvalQuestion, answer: dict, seconds: float) -> dict:
                                   or has_key(c["quote"], item.keys) for c in citations),
         "cited_key": any(has_key(c["quote"], item.keys) for c in citations),
         "answer_key": has_key(re.sub(r"\[\d+\]", "", answer["answer"]), item.keys),
+        "statements": answer.get("statements", []), "fallback": answer.get("fallback", False),
+        "grounded": grounded_statements(answer, analyzer or Analyzer("french")),
         "seconds": round(seconds, 3),
+        "first_statement_s": None if answer["abstained"] else round(first_statement or seconds, 3),
     }
 
 
@@ -135,6 +149,7 @@ def summarize(records: list[dict], k: int) -> dict:
     answerable_citations = sum(len(r["citations"]) for r in answerable)
     ratio = lambda a, b: round(a / b, 4) if b else None  # noqa: E731
     latencies = [r["seconds"] for r in records]
+    firsts = [r["first_statement_s"] for r in records if r["first_statement_s"] is not None]
     return {
         "questions": len(records), "answerable": len(answerable), "unanswerable": len(unanswerable),
         "k": k, "mode": ",".join(sorted({r["mode"] for r in records})),
@@ -142,6 +157,8 @@ def summarize(records: list[dict], k: int) -> dict:
         f"mrr@{k}": ratio(sum(1 / r["rank"] for r in answerable if r["rank"]), len(answerable)),
         "quote_verified": ratio(sum(r["verified"] for r in records), citations),
         "citation_precision": ratio(sum(r["relevant_citations"] for r in answerable), answerable_citations),
+        "grounded": ratio(sum(r["grounded"] for r in records), sum(len(r["statements"]) for r in records)),
+        "fallbacks": sum(r["fallback"] for r in records),
         "citation_recall": ratio(sum(r["cited_key"] for r in answered), len(answered)),
         "cited_key_rate": ratio(sum(r["cited_key"] for r in answerable), len(answerable)),
         "answer_key_hit": ratio(sum(r["answer_key"] for r in answerable), len(answerable)),
@@ -149,6 +166,7 @@ def summarize(records: list[dict], k: int) -> dict:
         "false_abstain": ratio(sum(r["abstained"] for r in answerable), len(answerable)),
         "latency_p50_s": round(_percentile(latencies, 0.5), 3),
         "latency_p95_s": round(_percentile(latencies, 0.95), 3),
+        "first_statement_p50_s": round(_percentile(firsts, 0.5), 3),
     }
 
 
@@ -158,8 +176,15 @@ def run_eval(answerer, items: list[EvalQuestion], progress: Progress | None = No
     records = []
     with progress.bar(len(items), "evaluating", unit="q") as bar:
         for item in items:
+            first: list[float] = []
             started = time.perf_counter()
-            answer = answerer.ask(item.question).to_json()
-            records.append(judge(item, answer, time.perf_counter() - started))
+
+            def seen(*_, first=first, started=started) -> None:
+                if not first:
+                    first.append(time.perf_counter() - started)
+
+            answer = answerer.ask(item.question, on_statement=seen).to_json()
+            records.append(judge(item, answer, time.perf_counter() - started, first[0] if first else None,
+                                 answerer.searcher.analyzer))
             bar.update(1)
     return {"metrics": summarize(records, answerer.settings.k), "questions": records}

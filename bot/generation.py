@@ -1,29 +1,43 @@
-"""Model answers: build the prompt within the context window, generate under a grammar, read drafts."""
+"""Model answers: build the prompt within the context window, stream the model's lines as drafts."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Iterator
 
-from bot.grammar import answer_grammar
+from bot.grammar import MAX_TEXT, answer_grammar
 from bot.injection import is_instruction
 from bot.language import NAMES
-from bot.llm import Generator, parse_json
+from bot.llm import Generator
 from bot.prompting import Prompts, passages_block
 from bot.records import DraftCitation, DraftStatement, Sentence
-from index.errors import ModelError
 from index.models import Hit
 from index.settings import Settings
+
+# "[3][7] statement text": the ids that open a line are the sentences it cites. The model names
+# its evidence first, then writes what it says (a small model then tends to stay close to it).
+_LINE = re.compile(r"^(?P<ids>(?:\[\s*\d+\s*\]\s*)+)(?P<text>.*)$")
+_ID = re.compile(r"\d+")
+# A line opening like the prompt's own parts means the model has moved on to a new example
+# (base models continue the pattern): the answer is over.
+STOP_PREFIXES = ("#", "Question:", "Passages:", "Answer:", "Example")
+# A fragment after the statement's last full stop ("… soit signé. Il,"): the model was cut off
+# by the length bound or drifted into the next sentence.
+_ENDS = (".", "!", "?", "»", "”", '"', ")")
+_TAIL = re.compile(r"(?:(?<=[a-zà-ÿ0-9]{2}[.!?])|(?<=[»”]))\s+(\S+\s?){1,2}$")
 
 
 def answer_messages(prompts: Prompts, question: str, language: str, sentences: list[Sentence],
                     hits: tuple[Hit, ...], settings: Settings) -> list[dict]:
-    """The chat messages that ask the model to answer from the numbered passages."""
+    """The chat messages that ask the model to answer from the numbered sentences."""
     # A title is the article's first line: it passes the injection filter like any sentence.
-    titles = {n: Path(h.chunk.path).name if is_instruction(h.chunk.title) else h.chunk.title
+    titles = {n: Path(h.chunk.path).name if is_instruction(h.chunk.title) else " ".join(h.chunk.title.split())
               for n, h in enumerate(hits, 1)}
     return [
-        {"role": "system", "content": prompts.render("answer_system", language=NAMES.get(language, "the question's language"),
-                                                     max_statements=settings.max_statements)},
+        {"role": "system", "content": prompts.render(
+            "answer_system", language=NAMES.get(language, "the question's language"),
+            max_statements=settings.max_statements)},
         {"role": "user", "content": prompts.render("answer_user", passages=passages_block(sentences, titles),
                                                    question=question)},
     ]
@@ -31,49 +45,89 @@ def answer_messages(prompts: Prompts, question: str, language: str, sentences: l
 
 def fit_to_context(generator: Generator, prompts: Prompts, question: str, language: str,
                    sentences: list[Sentence], hits: tuple[Hit, ...], settings: Settings):
-    """Drop the lowest-ranked passages (then the last sentences) until prompt and answer fit."""
-    budget = getattr(generator, "n_ctx", settings.n_ctx) - settings.max_tokens
+    """Drop the lowest-ranked passages (then the last sentences) until prompt and answer fit.
+
+    Returns the messages, the sentences kept (possibly none: then there is nothing to ask) and
+    the prompt's tokens.
+    """
+    budget = generator.n_ctx - settings.max_tokens
     kept = list(sentences)
-    count = getattr(generator, "chat_tokens", None)
     while True:
         messages = answer_messages(prompts, question, language, kept, hits, settings)
-        tokens = count(messages) if count else sum(generator.count_tokens(m["content"]) for m in messages)
-        if tokens <= budget:
+        tokens = generator.chat_tokens(messages)
+        if tokens <= budget or not kept:
             return messages, kept, tokens
-        if not kept:
-            raise ModelError(f"the question does not fit the model's context window ({tokens} tokens, "
-                             f"{budget} available); raise n_ctx or ask a shorter question")
-        last = max(s.passage for s in kept)
-        if last > 1:
-            kept = [s for s in kept if s.passage != last]
+        passages = {s.passage for s in kept}
+        if len(passages) > 1:
+            kept = [s for s in kept if s.passage != max(passages)]
         else:
             kept = kept[:-1]
 
 
-def _drafts(data: dict | None) -> list[DraftStatement]:
-    statements = []
-    for item in (data or {}).get("statements", []) or []:
-        if not isinstance(item, dict):
-            continue
-        citations = []
-        for cite in item.get("citations", []) or []:
-            try:
-                citations.append(DraftCitation(int(cite.get("passage")), str(cite.get("quote", ""))))
-            except (TypeError, ValueError, AttributeError):
+def parse_line(line: str, kept: list[Sentence], problems: list[str]) -> DraftStatement | None:
+    """One answer line as a draft statement citing the sentences its ids name (None when blank)."""
+    line = line.strip()
+    if not line:
+        return None
+    match = _LINE.match(line)
+    if match is None:
+        return DraftStatement(line, ())
+    citations = []
+    for number in (int(n) for n in _ID.findall(match["ids"])):
+        if 1 <= number <= len(kept):
+            sentence = kept[number - 1]
+            citations.append(DraftCitation(sentence.passage, sentence.text))
+        else:
+            problems.append(f"sentence [{number}] does not exist")
+    text = match["text"].strip()
+    if not text.endswith(_ENDS):
+        text = _TAIL.sub("", text)
+        if not text.endswith(_ENDS) and len(text) >= MAX_TEXT:
+            problems.append(f"statement cut off at the length limit dropped: {text[:60]!r}")
+            return None
+    return DraftStatement(text, tuple(dict.fromkeys(citations)))
+
+
+def split_lines(pieces: Iterator[str]) -> Iterator[str]:
+    """Complete lines from a stream of text pieces (the last one even without a newline).
+
+    Stops reading (which stops the model) at a line that opens like a part of the prompt.
+    """
+    buffer = ""
+    try:
+        for piece in pieces:
+            buffer += piece
+            while "\n" in buffer:
+                line, buffer = buffer.split("\n", 1)
+                if line.lstrip().startswith(STOP_PREFIXES):
+                    return
+                yield line
+            if buffer.lstrip().startswith(STOP_PREFIXES):
+                return
+        if buffer.strip():
+            yield buffer
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()  # ends the model's decoding loop at once
+
+
+def stream_drafts(generator: Generator, messages: list[dict], kept: list[Sentence], settings: Settings,
+                  problems: list[str]) -> Iterator[DraftStatement]:
+    """Ask the model; yield each (unverified) statement as soon as its line is complete."""
+    grammar = None
+    if settings.quote_mode == "sentences":
+        grammar = answer_grammar(len(kept), settings.max_statements, settings.min_statements)
+    seen: set[str] = set()
+    lines = split_lines(generator.stream(messages, grammar, settings.max_tokens))
+    try:
+        for line in lines:
+            draft = parse_line(line, kept, problems)
+            if draft is None:
                 continue
-        statements.append(DraftStatement(str(item.get("text", "")), tuple(citations)))
-    return statements
-
-
-def generate_drafts(generator: Generator, prompts: Prompts, question: str, language: str,
-                    sentences: list[Sentence], hits: tuple[Hit, ...], settings: Settings) -> tuple[list[DraftStatement], int, list[str]]:
-    """Ask the model; return its (unverified) statements, the prompt's token count and problems."""
-    messages, kept, tokens = fit_to_context(generator, prompts, question, language, sentences, hits, settings)
-    by_passage: dict[int, list[str]] = {}
-    for s in kept:
-        by_passage.setdefault(s.passage, []).append(s.text)
-    grammar = answer_grammar(by_passage, settings.max_statements, settings.min_statements, settings.quote_mode)
-    raw = generator.generate(messages, grammar, settings.max_tokens)
-    data = parse_json(raw)
-    problems = [] if data is not None or not raw.strip() else [f"model output is not valid JSON: {raw[:60]!r}"]
-    return _drafts(data), tokens, problems
+            if draft.text in seen or len(seen) == settings.max_statements:
+                return  # a model repeating itself has nothing more to say
+            seen.add(draft.text)
+            yield draft
+    finally:
+        lines.close()  # stops the model's decoding loop at once

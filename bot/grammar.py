@@ -1,17 +1,14 @@
-"""GBNF grammars that force a llama.cpp model to answer in citebot's JSON format.
+"""GBNF grammars that constrain what a llama.cpp model may write.
 
-Written by hand rather than converted from a JSON schema: llama-cpp-python's converter
-mis-escapes quotes inside enum strings, and the grammar must bound whitespace and string
-length so a small model cannot loop. Strings exclude control characters.
-
-In "sentences" mode a quote can only be one of the sentences shown under the cited passage,
-so every quote the model writes is verbatim by construction (and still verified after).
-In "free" mode quotes are any string and verification alone decides.
+Answers are lines "[id][id] statement": the passages are shown with numbered sentences and the
+model cites sentence ids, which the code maps back to the sentences (so every quote is verbatim
+by construction, and still verified against the file after). Statement text excludes newlines,
+brackets and control characters and is bounded, so a small model cannot loop.
+The follow-up rewriter answers {"question": str}, a JSON string written by hand rather than
+converted from a schema, so whitespace and length stay bounded.
 """
 
 from __future__ import annotations
-
-import json
 
 _CHAR = r'[^"\\\x00-\x1F\x7F] | "\\" ["\\/bfnrt]'
 
@@ -22,43 +19,26 @@ def literal(text: str) -> str:
     return f'"{escaped}"'
 
 
-def json_string(text: str) -> str:
-    """A GBNF terminal matching `text` written as a JSON string."""
-    return literal(json.dumps(text, ensure_ascii=False))
+MAX_TEXT = 250  # characters of one statement
 
 
-def _repeat(rule: str, low: int, high: int) -> str:
-    """`rule` repeated low..high times, separated by commas."""
-    if high <= 0:
-        return '""'
-    first = rule if low >= 1 else f"({rule})?"
-    rest = f'(ws "," ws {rule}){{{max(low - 1, 0)},{high - 1}}}'
-    return f"{first} {rest}" if low >= 1 else f"({rule} {rest})?"
-
-
-def answer_grammar(sentences_by_passage: dict[int, list[str]], max_statements: int,
-                   min_statements: int = 0, quote_mode: str = "sentences", max_text: int = 300) -> str:
-    """Grammar for {"statements": [{"text": str, "citations": [{"passage": n, "quote": str}]}]}."""
-    passages = sorted(n for n, sents in sentences_by_passage.items() if sents)
-    rules = [
-        'root ::= "{" ws "\\"statements\\"" ws ":" ws "[" ws statements ws "]" ws "}"',
-        f"statements ::= {_repeat('statement', min_statements, max_statements)}",
-        'statement ::= "{" ws "\\"text\\"" ws ":" ws text ws "," ws "\\"citations\\"" ws ":" ws '
-        f'"[" ws {_repeat("citation", 1, 2)} ws "]" ws "}}"',
-        f'text ::= "\\"" char{{1,{max_text}}} "\\""',
-        f"char ::= {_CHAR}",
-        "ws ::= [ ]?",
-    ]
-    if quote_mode == "free" or not passages:
-        rules += [
-            'citation ::= "{" ws "\\"passage\\"" ws ":" ws [0-9]{1,2} ws "," ws "\\"quote\\"" ws ":" ws text ws "}"',
-        ]
-    else:
-        rules.append("citation ::= " + " | ".join(f"cite{n}" for n in passages))
-        for n in passages:
-            rules.append(f'cite{n} ::= "{{" ws "\\"passage\\"" ws ":" ws "{n}" ws "," ws "\\"quote\\"" ws ":" ws quote{n} ws "}}"')
-            rules.append(f"quote{n} ::= " + " | ".join(json_string(s) for s in sentences_by_passage[n]))
-    return "\n".join(rules) + "\n"
+def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 0, max_text: int = MAX_TEXT) -> str:
+    """Grammar for lines "[id][id] statement": statements citing sentence ids 1..n_sentences."""
+    # The model writes ids, never the quotes: they are a few tokens instead of a whole copied
+    # sentence, and the code maps each id to its sentence (quotes verbatim by construction).
+    if n_sentences < 1 or max_statements < 1:
+        raise ValueError("an answer needs at least one sentence to cite and one statement")
+    low = min(max(min_statements, 0), max_statements)
+    ids = " | ".join(literal(str(i)) for i in range(1, n_sentences + 1))
+    # A blank line ends the answer early (then only end-of-text is allowed); a statement cannot
+    # open with "#", which marks titles in the prompt, nor hold "…", which stands for left-out text.
+    return "\n".join([
+        f'root ::= line{{{low},{max_statements}}} "\\n"?',
+        'line ::= cite cite? " " text "\\n"',
+        f"text ::= [^#\\n\\[\\] …\\x00-\\x1F] [^\\n\\[\\]…\\x00-\\x1F]{{3,{max_text}}}",
+        'cite ::= "[" id "]"',
+        f"id ::= {ids}",
+    ]) + "\n"
 
 
 def question_grammar(max_chars: int = 300) -> str:

@@ -21,6 +21,7 @@ MESSAGES = {
     "fr": {
         "abstain": "Je ne trouve pas la réponse dans les articles indexés.",
         "extractive": "D'après les articles :",
+        "fallback": "Aucune phrase du modèle n'a pu être vérifiée ; d'après les articles :",
         "sources": "Sources",
         "label_extractive": "mode extractif : citations choisies sans modèle de langue",
         "label_abstain": "pas de réponse dans les articles",
@@ -33,6 +34,7 @@ MESSAGES = {
     "en": {
         "abstain": "I could not find the answer in the indexed articles.",
         "extractive": "According to the articles:",
+        "fallback": "None of the model's statements could be verified; according to the articles:",
         "sources": "Sources",
         "label_extractive": "extractive mode: quotes chosen without a language model",
         "label_abstain": "no answer in the articles",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
-import threading
+from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 from index.errors import ModelError
@@ -17,17 +16,30 @@ from index.settings import Settings
 GGUF_MAGIC = b"GGUF"
 
 
-class Generator(Protocol):
+class Generator(ABC):
     """What the pipeline needs from a model: chat messages in, grammar-constrained text out."""
 
-    def generate(self, messages: list[dict], grammar: str, max_tokens: int) -> str:
-        """The model's reply to a chat, constrained by a GBNF grammar."""
+    n_ctx: int = 4096
+
+    @abstractmethod
+    def stream(self, messages: list[dict], grammar: str | None, max_tokens: int) -> Iterator[str]:
+        """The model's reply to a chat at temperature 0, piece by piece, constrained by a GBNF grammar."""
+
+    def generate(self, messages: list[dict], grammar: str | None, max_tokens: int) -> str:
+        """The whole reply at once."""
+        return "".join(self.stream(messages, grammar, max_tokens))
 
     def count_tokens(self, text: str) -> int:
-        """Tokens of a text in the model's vocabulary."""
+        """Tokens of a text in the model's vocabulary (about 4 characters each unless overridden)."""
+        return max(1, len(text) // 4)
+
+    def chat_tokens(self, messages: list[dict]) -> int:
+        """Tokens of the formatted chat prompt."""
+        return sum(self.count_tokens(m["content"]) + 8 for m in messages)
 
 
-def _check_gguf(path: Path) -> None:
+def check_gguf(path: Path) -> None:
+    """ModelError unless `path` is a readable GGUF file."""
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     try:
@@ -45,7 +57,7 @@ def find_model(settings: Settings, notify: Callable[[str], None]) -> Path | None
     # answers in extractive mode.
     if settings.model:
         path = Path(settings.model).expanduser()
-        _check_gguf(path)
+        check_gguf(path)
         return path
     if not settings.download:
         return None
@@ -77,54 +89,11 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-class LlamaGenerator:
-    """One llama.cpp model in the process; calls are serialised (the model is not reentrant)."""
+def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0) -> Generator:
+    """The llama.cpp generator (imported here so that extractive runs never load llama.cpp)."""
+    from bot.llama_generator import LlamaCppGenerator
 
-    def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0) -> None:
-        path = Path(path)
-        _check_gguf(path)
-        try:
-            from llama_cpp import Llama
-        except ImportError as exc:
-            raise ModelError(f"llama-cpp-python is not installed ({exc})") from None
-        try:
-            # llama-cpp-python generates on half the cores by default (1 of 2 here), 20-33 % slower
-            # than on all of them (scripts/bench_llm.py).
-            threads = n_threads or os.cpu_count() or 1
-            self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                             seed=seed, verbose=False)
-        except Exception as exc:
-            raise ModelError(f"cannot load model {path}: {first_line(exc)}") from None
-        self.path = path
-        self.lock = threading.Lock()
-        self.calls = 0
-
-    @property
-    def n_ctx(self) -> int:
-        """The model's context window in tokens."""
-        return self.llm.n_ctx()
-
-    def count_tokens(self, text: str) -> int:
-        """Tokens of a text in this model's vocabulary."""
-        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def chat_tokens(self, messages: list[dict]) -> int:
-        """Tokens of the formatted chat prompt (approximated from the message texts)."""
-        return sum(self.count_tokens(m["content"]) + 8 for m in messages)
-
-    def generate(self, messages: list[dict], grammar: str, max_tokens: int) -> str:
-        """The model's reply to a chat at temperature 0, constrained by a GBNF grammar."""
-        from llama_cpp import LlamaGrammar
-
-        with self.lock:
-            self.calls += 1
-            try:
-                compiled = LlamaGrammar.from_string(grammar, verbose=False)
-                result = self.llm.create_chat_completion(messages=messages, grammar=compiled, temperature=0.0,
-                                                         max_tokens=max_tokens, seed=0)
-            except Exception as exc:  # llama.cpp reports context overflow and grammar errors as plain exceptions
-                raise ModelError(f"the model failed to answer: {first_line(exc)}") from exc
-        return result["choices"][0]["message"]["content"] or ""
+    return LlamaCppGenerator(path, n_ctx, n_threads, seed)
 
 
 def first_line(exc: BaseException) -> str:
@@ -134,21 +103,9 @@ def first_line(exc: BaseException) -> str:
 
 
 def parse_json(raw: str) -> dict | None:
-    """Parse model output; tolerate control characters and output cut short by max_tokens."""
-    text = raw.strip()
+    """Parse a JSON object from model output (control characters in strings tolerated), or None."""
     try:
-        value = json.loads(text, strict=False)
-        return value if isinstance(value, dict) else None
+        value = json.loads(raw.strip(), strict=False)
     except ValueError:
-        pass
-    # Cut after the last complete statement object and close the brackets.
-    for match in reversed(list(re.finditer(r"\}\s*\]\s*\}|\}", text))):
-        candidate = text[:match.end()]
-        for suffix in ("", "]}", "]}]}"):
-            try:
-                value = json.loads(candidate + suffix, strict=False)
-            except ValueError:
-                continue
-            if isinstance(value, dict):
-                return value
-    return None
+        return None
+    return value if isinstance(value, dict) else None

@@ -5,17 +5,18 @@ The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline log
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 from bot import extractive
 from bot.condense import Turn, standalone_question
-from bot.generation import generate_drafts
+from bot.generation import fit_to_context, stream_drafts
 from bot.language import detect_language, message
 from bot.llm import Generator, LlamaGenerator, find_model
 from bot.prompting import Prompts
-from bot.records import Answer
-from bot.support import SupportModel, SupportScorer, candidate_sentences
-from bot.verify import verify
+from bot.records import Answer, Citation, Statement
+from bot.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
+from bot.verify import Verified, Verifier, verify
 from index.progress import Progress
 from index.search import Searcher, check_question
 from index.service import open_searcher
@@ -67,8 +68,14 @@ class Answerer:
                                         self.searcher.embedder, self.support)
             self._scorer_for = reader
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
-        """Answer one question (a follow-up when history is given)."""
+    def ask(self, question: str, history: list[Turn] | None = None,
+            on_statement: Callable[[Statement, tuple[Citation, ...]], None] | None = None) -> Answer:
+        """Answer one question (a follow-up when history is given).
+
+        `on_statement` is called with each statement of a model's answer as soon as it is
+        verified and grounded, with every citation numbered so far (the statement's own are
+        `statement.citations`), before the model writes the next one.
+        """
         question = check_question(question, self.settings)
         language = detect_language(question, default="en" if self.settings.language == "english" else "fr")
         standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
@@ -80,22 +87,49 @@ class Answerer:
         support = float(probabilities.max()) if len(probabilities) else 0.0
         base = dict(question=question, mode=self.mode, language=language, hits=hits,
                     standalone=standalone, support=support)
+        abstain = Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
         if support < self.threshold:
-            return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
-        problems: list[str] = []
-        if self.generator is not None:
-            with self.progress.spinner("thinking"):
-                drafts, self.last_prompt_tokens, problems = generate_drafts(
-                    self.generator, self.prompts, question, language, sentences, hits, self.settings)
-        else:
-            chosen = extractive.select(sentences, probabilities, self.threshold,
-                                       self.settings.max_statements, self.searcher.analyzer)
-            drafts = extractive.draft(chosen, language)
-        verified = verify(drafts, hits, self.searcher.analyzer)
-        rejected = tuple(problems) + verified.rejected
-        if not verified.citations:
-            return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected, **base)
-        text = verified.text
+            return abstain
         if self.generator is None:
-            text = f"{message(language, 'extractive')} {text}"
-        return Answer(text=text, abstained=False, citations=verified.citations, rejected=rejected, **base)
+            verified = self._extractive(standalone, hits, sentences, probabilities, language)
+            if not verified.citations:
+                return replace(abstain, rejected=verified.rejected)
+            return Answer(text=f"{message(language, 'extractive')} {verified.text}", abstained=False,
+                          citations=verified.citations, rejected=verified.rejected,
+                          statements=verified.statements, **base)
+        shown = top_sentences(sentences, probabilities, self.settings.max_sentences)
+        verified = self._generate(standalone, language, hits, shown, on_statement)
+        if verified.citations:
+            return Answer(text=verified.text, abstained=False, citations=verified.citations,
+                          rejected=verified.rejected, statements=verified.statements, **base)
+        # Nothing the model wrote survived: quote the best sentences instead, and say so.
+        fallback = self._extractive(standalone, hits, sentences, probabilities, language)
+        rejected = verified.rejected + fallback.rejected
+        if not fallback.citations:
+            return replace(abstain, rejected=rejected)
+        return Answer(text=f"{message(language, 'fallback')} {fallback.text}", abstained=False,
+                      citations=fallback.citations, rejected=rejected, statements=fallback.statements,
+                      fallback=True, **base)
+
+    def _extractive(self, question: str, hits, sentences, probabilities, language: str) -> Verified:
+        chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.max_statements,
+                                   self.searcher.analyzer)
+        return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, question)
+
+    def _generate(self, question: str, language: str, hits, sentences, on_statement) -> Verified:
+        assert self.generator is not None
+        messages, kept, self.last_prompt_tokens = fit_to_context(
+            self.generator, self.prompts, question, language, sentences, hits, self.settings)
+        verifier = Verifier(hits, self.searcher.analyzer, question)
+        if not kept:  # not even one sentence fits the context window: nothing to ask the model
+            verifier.rejected.append("no passage fits the model's context window")
+            return verifier.result()
+        problems: list[str] = []
+        with self.progress.spinner("thinking") as halt:
+            for draft in stream_drafts(self.generator, messages, kept, self.settings, problems):
+                statement = verifier.add(draft)
+                if statement is not None and on_statement is not None:
+                    halt()  # the spinner shares the terminal with the streamed statements
+                    on_statement(statement, tuple(verifier.citations.values()))
+        verifier.rejected[:0] = problems
+        return verifier.result()

@@ -53,12 +53,13 @@ class Prompts:
 
 
 def passages_block(sentences: list[Sentence], titles: dict[int, str]) -> str:
-    """Numbered passages, one sentence per line, as the model may quote them."""
+    """Passages under their titles, each sentence on its own line after its id ([1], [2], … in list order)."""
     blocks = []
+    ids = {id(s): i for i, s in enumerate(sentences, 1)}
     for number in sorted({s.passage for s in sentences}):
-        lines = [s.text for s in sentences if s.passage == number]
-        blocks.append(f"[{number}] {titles[number]}\n" + "\n".join(lines))
-    return "\n\n".join(blocks)
+        lines = [f"[{ids[id(s)]}] {s.text}" for s in sentences if s.passage == number]
+        blocks.append(f"# {titles[number]}\n" + "\n".join(lines))
+    return "\n".join(blocks)
 
 
 def history_block(turns: list[tuple[str, str]]) -> str:

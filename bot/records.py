@@ -34,6 +34,23 @@ class DraftStatement:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """A statement shown to the user: verified citations that support it, by number."""
+
+    text: str
+    citations: tuple[int, ...]
+
+    @property
+    def display(self) -> str:
+        """The statement followed by its [n] markers."""
+        return f"{self.text} " + "".join(f"[{n}]" for n in self.citations)
+
+    def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
+        return {"text": self.text, "citations": list(self.citations)}
+
+
+@dataclass(frozen=True)
 class Citation:
     """A verified quote: open(path).read()[start:end] == quote."""
 
@@ -69,11 +86,15 @@ class Answer:
     standalone: str = ""           # the question used for retrieval (follow-ups made standalone)
     support: float = 0.0           # best sentence support probability (the abstention signal)
     rejected: tuple[str, ...] = field(default_factory=tuple)  # why draft citations were dropped
+    statements: tuple[Statement, ...] = ()  # what the answer text is made of
+    fallback: bool = False         # the model's statements all failed: quotes chosen without it
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
-            "mode": self.mode, "citations": [c.to_json() for c in self.citations],
+            "mode": self.mode, "fallback": self.fallback,
+            "statements": [s.to_json() for s in self.statements],
+            "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],
         }

@@ -40,18 +40,40 @@ def search_text(result: SearchResult) -> str:
     return "\n\n".join(blocks)
 
 
-def answer_text(answer) -> str:
-    """The answer with [n] markers, then its sources with the verified quotes."""
+def answer_text(answer, shown: int = 0) -> str:
+    """The answer with [n] markers, then its sources with the verified quotes.
+
+    `shown`: statements already printed as they arrived (streaming); they are not repeated.
+    """
     from bot.language import message
 
-    lines = [textwrap.fill(answer.text, width=100)]
+    if answer.mode == "llm" and not answer.fallback and answer.statements:
+        lines = [textwrap.fill(s.display, width=100) for s in answer.statements[shown:]]
+    else:
+        lines = [textwrap.fill(answer.text, width=100)]
     if answer.citations:
         lines += ["", message(answer.language, "sources")]
         for c in answer.citations:
             lines.append(f"[{c.n}] {c.title} — {c.source} — “{c.quote}”")
-    if answer.mode == "extractive" and not answer.abstained:
+    if (answer.mode == "extractive" or answer.fallback) and not answer.abstained:
         lines += ["", f"({message(answer.language, 'label_extractive')})"]
     return "\n".join(lines)
+
+
+class StatementPrinter:
+    """Prints each verified statement the moment the pipeline hands it over (Answerer.ask's on_statement)."""
+
+    def __init__(self, echo) -> None:
+        self.echo = echo
+        self.shown = 0
+
+    def __call__(self, statement, citations=()) -> None:
+        self.echo(textwrap.fill(statement.display, width=100))
+        self.shown += 1
+
+    def rest(self, answer) -> str:
+        """What is left to print once the answer is complete."""
+        return answer_text(answer, self.shown)
 
 
 def eval_table(metrics: dict) -> str:

@@ -52,6 +52,15 @@ def candidate_sentences(hits: tuple[Hit, ...]) -> list[Sentence]:
     return out
 
 
+def top_sentences(sentences: list[Sentence], probabilities, limit: int) -> list[Sentence]:
+    """The `limit` best-supported sentences, in their original (passage) order."""
+    # A shorter prompt is faster to read and leaves a small model fewer sentences to drift into.
+    if len(sentences) <= limit:
+        return list(sentences)
+    best = sorted(range(len(sentences)), key=lambda i: -probabilities[i])[:max(limit, 1)]
+    return [sentences[i] for i in sorted(best)]
+
+
 @dataclass(frozen=True)
 class SupportModel:
     weights: dict[str, float]

@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.records import Citation, DraftStatement
+from bot.grounding import ground
+from bot.records import Citation, DraftCitation, DraftStatement, Statement
 from index.analyzer import Analyzer
 from index.loader import SkipFile, article_text
 from index.models import Hit
@@ -89,54 +90,75 @@ class Verified:
     text: str                      # statements joined, with [n] markers
     citations: tuple[Citation, ...]
     rejected: tuple[str, ...]
+    statements: tuple[Statement, ...] = ()
 
 
-def _grounded(statement: str, quotes: list[str], analyzer: Analyzer) -> bool:
-    """The statement must share at least one content word with its quotes (not free invention)."""
-    words = set(analyzer.stems(statement)) | {w for w in analyzer.words(statement)}
-    quoted = set()
-    for quote in quotes:
-        quoted |= set(analyzer.stems(quote)) | set(analyzer.words(quote))
-    return bool(words & quoted) or not words
+class Verifier:
+    """Checks draft statements one at a time, so each can be shown as soon as it passes.
 
+    A statement is kept when at least one of its citations verifies (the quote is in the cited
+    passage and in the file at its offsets) and the grounding rule holds against the verified
+    quotes (bot/grounding.py). Citation numbers [n] follow the order of first use.
+    """
 
-def verify(statements: list[DraftStatement], hits: tuple[Hit, ...], analyzer: Analyzer) -> Verified:
-    """Keep only statements with at least one verified citation; number citations in order."""
-    spans: dict[tuple[str, int, int], tuple[str, str, int, int, str]] = {}
-    kept: list[tuple[str, list[tuple[str, int, int]]]] = []
-    rejected: list[str] = []
-    check = SourceCheck()
-    for statement in statements:
-        text = _MARKER.sub("", statement.text).strip()  # numbers invented by the model go
-        keys: list[tuple[str, int, int]] = []
-        for claim in statement.citations:
-            if not 1 <= claim.passage <= len(hits):
-                rejected.append(f"passage {claim.passage} does not exist")
-                continue
-            chunk = hits[claim.passage - 1].chunk
-            span = locate(claim.quote, chunk.text)
-            if span is None:
-                rejected.append(f"quote not found in passage {claim.passage}: {claim.quote[:60]!r}")
-                continue
-            start, end = chunk.start + span[0], chunk.start + span[1]
-            quote = chunk.text[span[0]:span[1]]
-            if not check.holds(chunk.path, start, end, quote):
-                rejected.append(f"{chunk.source} changed since indexing; run: citebot index")
-                continue
-            key = (chunk.path, start, end)
-            spans[key] = (chunk.path, chunk.title, start, end, quote)
-            if key not in keys:
-                keys.append(key)
+    def __init__(self, hits: tuple[Hit, ...], analyzer: Analyzer, question: str = "",
+                 check_grounding: bool = True) -> None:
+        self.hits = hits
+        self.analyzer = analyzer
+        self.question = question
+        self.check_grounding = check_grounding
+        self.citations: dict[tuple[str, int, int], Citation] = {}
+        self.statements: list[Statement] = []
+        self.rejected: list[str] = []
+        self._source = SourceCheck()
+
+    def _citation(self, claim: DraftCitation) -> tuple[str, int, int] | None:
+        if not 1 <= claim.passage <= len(self.hits):
+            self.rejected.append(f"passage {claim.passage} does not exist")
+            return None
+        chunk = self.hits[claim.passage - 1].chunk
+        span = locate(claim.quote, chunk.text)
+        if span is None:
+            self.rejected.append(f"quote not found in passage {claim.passage}: {claim.quote[:60]!r}")
+            return None
+        start, end = chunk.start + span[0], chunk.start + span[1]
+        quote = chunk.text[span[0]:span[1]]
+        if not self._source.holds(chunk.path, start, end, quote):
+            self.rejected.append(f"{chunk.source} changed since indexing; run: citebot index")
+            return None
+        key = (chunk.path, start, end)
+        if key not in self.citations:
+            self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote)
+        return key
+
+    def add(self, draft: DraftStatement) -> Statement | None:
+        """The statement with its numbered, verified citations, or None (the reason goes to `rejected`)."""
+        text = _MARKER.sub("", draft.text).strip()  # numbers invented by the model go
+        before = dict(self.citations)
+        keys = list(dict.fromkeys(k for k in map(self._citation, draft.citations) if k is not None))
         if not keys:
-            rejected.append(f"statement without a verified citation dropped: {text[:60]!r}")
-        elif not _grounded(text, [spans[k][4] for k in keys], analyzer):
-            rejected.append(f"statement unrelated to its quotes dropped: {text[:60]!r}")
-        else:
-            kept.append((text, keys))
-    numbers: dict[tuple[str, int, int], int] = {}
-    for _, keys in kept:
-        for key in keys:
-            numbers.setdefault(key, len(numbers) + 1)
-    text = " ".join(f"{t} " + "".join(f"[{numbers[k]}]" for k in keys) for t, keys in kept)
-    citations = tuple(Citation(n, *spans[key]) for key, n in numbers.items())
-    return Verified(text, citations, tuple(rejected))
+            self.rejected.append(f"statement without a verified citation dropped: {text[:60]!r}")
+            return None
+        if self.check_grounding:
+            verdict = ground(text, [self.citations[k].quote for k in keys], self.question, self.analyzer)
+            if not verdict.ok:
+                self.rejected.append(f"statement not supported by its quotes dropped ({verdict.reason}): {text[:60]!r}")
+                self.citations = before  # numbers stay dense: only shown citations are numbered
+                return None
+        statement = Statement(text, tuple(self.citations[k].n for k in keys))
+        self.statements.append(statement)
+        return statement
+
+    def result(self) -> Verified:
+        """Everything kept so far, as one answer."""
+        text = " ".join(s.display for s in self.statements)
+        return Verified(text, tuple(self.citations.values()), tuple(self.rejected), tuple(self.statements))
+
+
+def verify(statements: list[DraftStatement], hits: tuple[Hit, ...], analyzer: Analyzer, question: str = "",
+           check_grounding: bool = True) -> Verified:
+    """Keep only statements with a verified citation that support them; number citations in order."""
+    verifier = Verifier(hits, analyzer, question, check_grounding)
+    for statement in statements:
+        verifier.add(statement)
+    return verifier.result()

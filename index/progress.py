@@ -42,9 +42,12 @@ class Progress:
 
     @contextlib.contextmanager
     def spinner(self, desc: str):
-        """A spinner for work of unknown length (model loading, generation)."""
+        """A spinner for work of unknown length (model loading, generation).
+
+        Yields a function that stops and erases it early (before streamed output is printed).
+        """
         if not self.enabled:
-            yield
+            yield lambda: None
             return
         stop = threading.Event()
         interactive = self.stream.isatty()
@@ -57,6 +60,15 @@ class Progress:
                 self.stream.write(f"\r{frame} {desc}…")
                 self.stream.flush()
 
+        def halt() -> None:
+            if stop.is_set():
+                return
+            stop.set()
+            if interactive:
+                thread.join()
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+
         if interactive:
             thread = threading.Thread(target=spin, daemon=True)
             thread.start()
@@ -64,10 +76,6 @@ class Progress:
             self.stream.write(f"{desc}…\n")
             self.stream.flush()
         try:
-            yield
+            yield halt
         finally:
-            stop.set()
-            if interactive:
-                thread.join()
-                self.stream.write("\r\033[K")
-                self.stream.flush()
+            halt()

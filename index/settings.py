@@ -42,6 +42,7 @@ class Settings:
     n_threads: int = 0
     max_tokens: int = 600
     max_statements: int = 3
+    max_sentences: int = 12  # sentences shown to the model: the best supported, in passage order
     quote_mode: str = "sentences"
     min_statements: int = 0
     abstain_threshold: float = 0.0  # 0: the calibrated threshold of bot/support_model.json

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bot.llm import Generator  # noqa: E402
 from index.builder import build_index  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.settings import PROJECT_ROOT, Settings  # noqa: E402
@@ -84,19 +86,35 @@ def extractive_answerer(seeds_settings, embedder):
     return Answerer(settings, Searcher.open(settings, embedder))
 
 
-class ScriptedGenerator:
-    """A stand-in model that returns fixed outputs in order and records the prompts it saw."""
+class ScriptedGenerator(Generator):
+    """A stand-in model that returns fixed outputs in order and records the prompts it saw.
 
-    def __init__(self, *outputs: str) -> None:
+    An output may be a callable taking the chat messages (to cite a sentence id the prompt
+    shows). Outputs are streamed line by line; `between(i)` runs before line i > 0 is given.
+    """
+
+    def __init__(self, *outputs, between=None) -> None:
         self.outputs = list(outputs)
         self.prompts: list[list[dict]] = []
-        self.grammars: list[str] = []
+        self.grammars: list[str | None] = []
+        self.between = between
         self.n_ctx = 4096
 
-    def generate(self, messages, grammar, max_tokens):
+    def stream(self, messages, grammar, max_tokens):
         self.prompts.append(messages)
         self.grammars.append(grammar)
-        return self.outputs.pop(0) if self.outputs else '{"statements": []}'
+        output = self.outputs.pop(0) if self.outputs else ""
+        text = output(messages) if callable(output) else output
+        for i, line in enumerate(text.splitlines(keepends=True)):
+            if i and self.between is not None:
+                self.between(i)
+            yield line
 
-    def count_tokens(self, text):
-        return len(text) // 4
+
+def sentence_id(messages, needle: str) -> int:
+    """The id the answer prompt gives the first sentence containing `needle`."""
+    for line in messages[-1]["content"].splitlines():
+        match = re.match(r"\[(\d+)\] (.*)", line)
+        if match and needle in match.group(2):
+            return int(match.group(1))
+    raise AssertionError(f"no sentence with {needle!r} in the prompt")

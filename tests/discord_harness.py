@@ -25,6 +25,7 @@ class Sent:
 @dataclass
 class Recorder:
     sent: list[Sent] = field(default_factory=list)
+    edits: list[Sent] = field(default_factory=list)
     threads: list[int] = field(default_factory=list)
 
 
@@ -55,7 +56,19 @@ def install(monkeypatch) -> Recorder:
         recorder.threads.append(data["id"])
         return data
 
+    original_edit = backend.FakeHttp.edit_message
+
+    async def edit_message(http, channel_id, message_id, **fields):
+        # dpytest reads the edited message as `self` in its caller's frame: keep it visible from here.
+        self = backend._get_higher_locs(1).get("self")  # noqa: F841
+        result = await original_edit(http, channel_id, message_id, **fields)
+        payload = fields["params"].payload or {}
+        recorder.edits.append(Sent(channel_id, payload.get("content"), payload.get("embeds") or [],
+                                   payload.get("allowed_mentions")))
+        return result
+
     monkeypatch.setattr(backend.FakeHttp, "send_message", send_message)
+    monkeypatch.setattr(backend.FakeHttp, "edit_message", edit_message)
     monkeypatch.setattr(backend.FakeHttp, "start_thread_with_message", start_thread_with_message)
     return recorder
 
@@ -75,7 +88,12 @@ class FakeInteraction:
         self.user = discord.Object(id=user_id)
         self.deferred: list[dict] = []
         self.followups: list[dict] = []
+        self.edits: list[dict] = []
         interaction = self
+
+        class Sent:
+            async def edit(self, **kwargs):
+                interaction.edits.append(kwargs)
 
         class Response:
             async def defer(self, **kwargs):
@@ -85,6 +103,7 @@ class FakeInteraction:
             async def send(self, **kwargs):
                 assert interaction.deferred, "followup before defer"
                 interaction.followups.append(kwargs)
+                return Sent() if kwargs.get("wait") else None
 
         self.response = Response()
         self.followup = Followup()

@@ -21,7 +21,7 @@ def workdir(tmp_path_factory):
 
 
 def _check_answer(data: dict, root: Path) -> None:
-    assert set(data) == {"question", "answer", "abstained", "mode", "citations", "hits"}
+    assert set(data) == {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits"}
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
     assert markers == {c["n"] for c in data["citations"]}
     for c in data["citations"]:
@@ -80,3 +80,28 @@ def test_ask_with_the_tiny_model_runs_the_llm_path(workdir, tiny_gguf):
     data = json.loads(proc.stdout)
     assert data["mode"] == "llm"
     _check_answer(data, workdir)
+
+
+def test_ask_prints_each_statement_before_the_model_writes_the_next(extractive_answerer):
+    """Streaming, in process: the scripted model looks at the terminal before writing its second line."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+    from bot.pipeline import Answerer
+    from conftest import ScriptedGenerator, sentence_id
+
+    first, second = "Kim Jong-un est parti de Pyongyang à bord d’un train blindé.", \
+        "Le leader nord-coréen est arrivé en Russie par train blindé."
+    screen: list[str] = []
+    model = ScriptedGenerator(
+        lambda m: f"[{sentence_id(m, 'à bord d’un train blindé')}] {first}\n"
+                  f"[{sentence_id(m, 'arrivé en Russie par train blindé')}] {second}\n",
+        between=lambda line: screen.append(sys.stdout.buffer.getvalue().decode()))
+    answerer = Answerer(extractive_answerer.settings.replace(extractive=False), extractive_answerer.searcher,
+                        generator=model)
+    result = CliRunner().invoke(cli, ["ask", QUESTION, "--quiet"], obj={"answerer": lambda settings: answerer})
+    assert result.exit_code == 0, result.output
+    assert len(screen) == 1 and first in screen[0] and second not in screen[0]
+    assert result.output.index(first) < result.output.index(second) < result.output.index("Sources")

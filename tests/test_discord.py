@@ -14,7 +14,9 @@ import pytest_asyncio
 from bot.discord_bot import CitebotBot
 from bot.discord_format import CONTENT_LIMIT, split_text
 from bot.discord_worker import AnswerService
+from bot.pipeline import Answerer
 from bot.records import Answer, Citation
+from conftest import ScriptedGenerator, sentence_id
 
 from discord_harness import FakeInteraction, install, mention, say, dpytest_intents
 
@@ -111,7 +113,7 @@ class LongAnswerer:
 
     settings = None
 
-    def ask(self, question, history=None):
+    def ask(self, question, history=None, on_statement=None):
         sentence = "Le dirigeant nord-coréen est arrivé en Russie à bord de son train blindé, selon l’agence officielle"
         parts = [f"{sentence} numéro {i}. [{i % 3 + 1}]" for i in range(30)]
         citations = tuple(Citation(n, "/tmp/a.txt", "Titre", 0, 10, "citation " * 20) for n in (1, 2, 3))
@@ -183,7 +185,7 @@ class CountingAnswerer:
         self.pings: queue.Queue = queue.Queue()
         self.stalls = 0
 
-    def ask(self, question, history=None):
+    def ask(self, question, history=None, on_statement=None):
         with self.lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -238,10 +240,10 @@ class GatedAnswerer(CountingAnswerer):
         self.started = threading.Event()
         self.gate = threading.Event()
 
-    def ask(self, question, history=None):
+    def ask(self, question, history=None, on_statement=None):
         self.started.set()
         self.gate.wait(timeout=30)
-        return super().ask(question, history)
+        return super().ask(question, history, on_statement)
 
 
 async def _until(condition):
@@ -329,3 +331,83 @@ def test_a_token_discord_rejects_becomes_a_clear_error(monkeypatch, seeds_settin
     monkeypatch.setattr(CitebotBot, "login", login)
     with pytest.raises(discord_run.DiscordError, match="rejected the token"):
         discord_run.run(seeds_settings, "bad-token", Progress(enabled=False), lambda m: None)
+
+
+TRAIN = "est parti dimanche soir de Pyongyang à bord d’un train blindé"
+ARRIVED = "est arrivé en Russie par train blindé"
+FIRST = "Kim Jong-un est parti de Pyongyang à bord d’un train blindé."
+SECOND = "Le leader nord-coréen est arrivé en Russie par train blindé."
+
+
+def _two_statements(messages):
+    return f"[{sentence_id(messages, TRAIN)}] {FIRST}\n[{sentence_id(messages, ARRIVED)}] {SECOND}\n"
+
+
+async def test_the_reply_shows_the_first_statement_before_the_model_writes_the_second(harness, extractive_answerer):
+    recorder, make = harness
+    gate = threading.Event()
+    model = ScriptedGenerator(_two_statements, between=lambda line: gate.wait(timeout=30))
+    answerer = Answerer(extractive_answerer.settings.replace(extractive=False), extractive_answerer.searcher,
+                        generator=model)
+    bot = await make(answerer.settings, answerer)
+    asking = asyncio.create_task(say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")))
+    await _until(lambda: any(FIRST in (s.content or "") for s in recorder.sent))
+    # The model is held before its second line: what Discord shows came from the first alone.
+    assert not gate.is_set() and not any(SECOND in (s.content or "") for s in recorder.sent)
+    gate.set()
+    await asking
+    final = recorder.edits[-1]
+    assert FIRST in final.content and SECOND in final.content and final.embeds  # sources added at the end
+    assert len([s for s in recorder.sent if s.content]) == 1  # one message, edited: not one per statement
+
+
+async def test_the_slash_command_edits_its_followup_as_statements_arrive(harness, extractive_answerer):
+    _, make = harness
+    model = ScriptedGenerator(_two_statements)
+    answerer = Answerer(extractive_answerer.settings.replace(extractive=False), extractive_answerer.searcher,
+                        generator=model)
+    bot = await make(answerer.settings, answerer)
+    cog = bot.get_cog("AskCog")
+    interaction = FakeInteraction()
+    await cog.ask.callback(cog, interaction, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
+    assert FIRST in interaction.followups[0]["content"] and interaction.followups[0]["wait"] is True
+    final = interaction.edits[-1]
+    assert FIRST in final["content"] and SECOND in final["content"] and final["embed"].fields
+
+
+async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
+    from bot import discord_live
+    from bot.discord_format import Outgoing
+    from bot.records import Statement
+
+    clock = [100.0]
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds):
+        clock[0] += seconds
+        await real_sleep(0)
+
+    monkeypatch.setattr(discord_live, "_sleep", fake_sleep)
+    monkeypatch.setattr(discord_live, "_now", lambda: clock[0])
+    shown: list[tuple[float, str]] = []
+
+    class Message:
+        async def edit(self, **kwargs):
+            shown.append((clock[0], kwargs["content"]))
+
+    async def target(**kwargs):
+        shown.append((clock[0], kwargs["content"]))
+        return Message()
+
+    live = discord_live.LiveReply(target)
+    for i in range(5):  # five statements before the first send: one message holds them all
+        live.add(Statement(f"Phrase {i}.", (1,)))
+    await live._task
+    assert [text for _, text in shown] == [" ".join(f"Phrase {i}. [1]" for i in range(5))]
+    for i in range(5, 9):
+        live.add(Statement(f"Phrase {i}.", (1,)))
+        await real_sleep(0)
+    await live.deliver([Outgoing("Réponse finale.")])
+    times = [t for t, _ in shown]
+    assert all(later - earlier >= discord_live.EDIT_INTERVAL for earlier, later in zip(times, times[1:]))
+    assert "Phrase 8. [1]" in " ".join(text for _, text in shown[:-1]) and shown[-1][1] == "Réponse finale."

@@ -79,18 +79,17 @@ def test_an_injected_article_never_becomes_the_answer_in_extractive_mode(injecte
 def test_a_model_that_obeys_injections_never_sees_them(injected, question):
     settings, searcher = injected
 
-    class Obedient(ScriptedGenerator):
-        def generate(self, messages, grammar, max_tokens):
-            super().generate(messages, grammar, max_tokens)
-            prompt = messages[-1]["content"]
-            if "PWNED" in prompt:
-                line = next(l for l in prompt.splitlines() if "PWNED" in l)
-                return ('{"statements": [{"text": "PWNED", "citations": [{"passage": 1, "quote": %s}]}]}'
-                        % __import__("json").dumps(line))
-            return '{"statements": []}'
+    def obey(messages):
+        prompt = messages[-1]["content"]
+        if "PWNED" in prompt:
+            line = next(line for line in prompt.splitlines() if "PWNED" in line)
+            return f"{line[:line.index(']') + 1]} PWNED\n"
+        return ""
 
-    model = Obedient()
-    answer = Answerer(settings.replace(extractive=False), searcher, generator=model).ask(question)
+    model = ScriptedGenerator(obey)
+    # A threshold near zero: the abstention gate must not spare the model the injected passages.
+    answer = Answerer(settings.replace(extractive=False, abstain_threshold=1e-9), searcher, generator=model).ask(question)
+    assert model.prompts, "the model must have been asked, or this test proves nothing"
     assert "PWNED" not in answer.text
     assert all("PWNED" not in m["content"] for prompt in model.prompts for m in prompt if m["role"] == "user")
 
