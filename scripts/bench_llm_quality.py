@@ -130,7 +130,9 @@ def quality_text(reports: dict[str, dict], minutes: float) -> str:
 Same index and retrieval for both modes; `llm` answers through the model (statements citing
 sentence ids, verified and grounded), falling back to labelled quotes when no statement
 survives (`fallbacks`). Metric definitions: docs/EVALUATION.md. PIAF: a fixed sample
-(seed 0) of PIAF v1.1 questions over an index of all 1,518 contexts.
+(seed 0) of PIAF v1.1 questions over an index of all 1,518 contexts. Extractive mode runs second
+on the same questions, so its latency is with the question and sentence embeddings already
+cached (cold extractive latency: "Query latency" above).
 
 {table(reports)}
 """
