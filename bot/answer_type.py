@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from index.text import fold
 
-_MONTHS = (r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
+MONTHS = (r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
            r"january|february|march|april|may|june|july|august|september|october|november|december")
 _WEEKDAYS = r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-_NUMBER_WORDS = (r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
+NUMBER_WORDS = (r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
                  r"cinquante|soixante|cent|cents|mille|millions?|milliards?|dizaines?|centaines?|douzaine|"
                  r"moitie|quart|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundreds?|"
                  r"thousands?|millions?|billions?|dozens?|half")
@@ -59,9 +59,9 @@ _LOCATIVE = re.compile(r"\b(à|au|aux|en|vers|dans|depuis|at|in|to|from)\s+(l['�
                        rf"([A-ZÀ-Ý][\w’'-]+|{_PLACE_NOUNS})\b")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+|\b[A-Z]{2,}\b")
 _ANSWER_PATTERNS = {
-    "duration": re.compile(rf"\b(\d+|{_NUMBER_WORDS}|un|une)\s+({_DURATION_UNITS})\b"),
-    "date": re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({_MONTHS}|{_WEEKDAYS})\b|\b(hier|demain|yesterday|tomorrow)\b"),
-    "number": re.compile(rf"\b\d+\b|\b({_NUMBER_WORDS})\b"),
+    "duration": re.compile(rf"\b(\d+|{NUMBER_WORDS}|un|une)\s+({_DURATION_UNITS})\b"),
+    "date": re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS}|{_WEEKDAYS})\b|\b(hier|demain|yesterday|tomorrow)\b"),
+    "number": re.compile(rf"\b\d+\b|\b({NUMBER_WORDS})\b"),
     "money": re.compile(r"\d[\d\s.,]*\s*(€|\$|euros?|dollars?|roubles?|wons?|yuans?|livres?)|[€$]\s*\d"),
     "vehicle": re.compile(rf"\b({_VEHICLES})\b"),
     "role": re.compile(rf"\b({_ROLES})\b"),

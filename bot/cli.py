@@ -146,7 +146,8 @@ def _answerer(settings: Settings, progress: Progress):
     from bot.pipeline import Answerer
 
     # Tests (and embedding programs) pass their own factory as click's context object.
-    factory = (click.get_current_context(silent=True) or click.Context(cli)).find_object(dict) or {}
+    context = click.get_current_context(silent=True)
+    factory = (context.find_object(dict) if context else None) or {}
     if "answerer" in factory:
         return factory["answerer"](settings)
     return Answerer.open(settings, progress, note)

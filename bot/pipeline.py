@@ -5,7 +5,6 @@ The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline log
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 from bot import extractive
@@ -87,29 +86,18 @@ class Answerer:
         support = float(probabilities.max()) if len(probabilities) else 0.0
         base = dict(question=question, mode=self.mode, language=language, hits=hits,
                     standalone=standalone, support=support)
-        abstain = Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
         if support < self.threshold:
-            return abstain
+            return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
         if self.generator is None:
-            verified = self._extractive(standalone, hits, sentences, probabilities, language)
-            if not verified.citations:
-                return replace(abstain, rejected=verified.rejected)
-            return Answer(text=f"{message(language, 'extractive')} {verified.text}", abstained=False,
-                          citations=verified.citations, rejected=verified.rejected,
-                          statements=verified.statements, **base)
+            return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language),
+                           lead="extractive")
         shown = top_sentences(sentences, probabilities, self.settings.max_sentences)
         verified = self._generate(standalone, language, hits, shown, on_statement)
         if verified.citations:
-            return Answer(text=verified.text, abstained=False, citations=verified.citations,
-                          rejected=verified.rejected, statements=verified.statements, **base)
+            return _answer(base, verified)
         # Nothing the model wrote survived: quote the best sentences instead, and say so.
         fallback = self._extractive(standalone, hits, sentences, probabilities, language)
-        rejected = verified.rejected + fallback.rejected
-        if not fallback.citations:
-            return replace(abstain, rejected=rejected)
-        return Answer(text=f"{message(language, 'fallback')} {fallback.text}", abstained=False,
-                      citations=fallback.citations, rejected=rejected, statements=fallback.statements,
-                      fallback=True, **base)
+        return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
     def _extractive(self, question: str, hits, sentences, probabilities, language: str) -> Verified:
         chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.max_statements,
@@ -133,3 +121,14 @@ class Answerer:
                     on_statement(statement, tuple(verifier.citations.values()))
         verifier.rejected[:0] = problems
         return verifier.result()
+
+
+def _answer(base: dict, verified: Verified, lead: str = "", rejected: tuple[str, ...] = ()) -> Answer:
+    """The Answer for verified statements (an abstention when none survived), under an optional lead-in."""
+    language = base["language"]
+    rejected = rejected + verified.rejected
+    if not verified.citations:
+        return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected, **base)
+    text = f"{message(language, lead)} {verified.text}" if lead else verified.text
+    return Answer(text=text, abstained=False, citations=verified.citations, rejected=rejected,
+                  statements=verified.statements, fallback=lead == "fallback", **base)
