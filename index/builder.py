@@ -19,22 +19,22 @@ from index.loader import SkipFile, content_hash, discover, load_article
 from index.models import Article, IndexReport, Skipped, display_path
 from index.progress import Progress
 from index.reader import IndexReader
-from index.settings import Settings
+from index.settings import SearchSettings
 
 
-def index_identity(settings: Settings) -> dict:
+def index_identity(settings: SearchSettings) -> dict:
     """What an index must share with the settings to be searchable with them."""
-    return {"embed_model": settings.embed_model, "chunk_chars": settings.chunk_chars,
-            "chunk_overlap": settings.chunk_overlap, "language": settings.language,
+    return {"embed_model": settings.index.embed_model, "chunk_chars": settings.index.chunk_chars,
+            "chunk_overlap": settings.index.chunk_overlap, "language": settings.index.language,
             "analyzer": ANALYZER_VERSION}
 
 
-def check_compatible(manifest: dict, settings: Settings) -> None:
+def check_compatible(manifest: dict, settings: SearchSettings) -> None:
     """Raise IndexMismatchError when the index was built with other indexing settings."""
     wanted = index_identity(settings)
     diffs = [f"{k}={manifest.get(k)!r} (settings say {v!r})" for k, v in wanted.items() if manifest.get(k) != v]
     if diffs:
-        raise IndexMismatchError(f"the index in {settings.home} was built with {', '.join(diffs)}; "
+        raise IndexMismatchError(f"the index in {settings.index.home} was built with {', '.join(diffs)}; "
                                  "rebuild it with: citebot index --rebuild")
 
 
@@ -86,12 +86,12 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress) -> _Plan:
     return plan
 
 
-def build_index(settings: Settings, paths: list[Path], rebuild: bool = False,
+def build_index(settings: SearchSettings, paths: list[Path], rebuild: bool = False,
                 embedder: Embedder | None = None, progress: Progress | None = None) -> IndexReport:
-    """Bring the index in settings.home in line with the articles under `paths`."""
+    """Bring the index in settings.index.home in line with the articles under `paths`."""
     started = time.perf_counter()
     progress = progress or Progress(enabled=False)
-    home = store.check_home(Path(settings.home), create=True)
+    home = store.check_home(Path(settings.index.home), create=True)
     with store.HomeLock(home):
         store.prune(home, strict=not rebuild)
         old = None if rebuild else IndexReader.open_current(home)
@@ -103,7 +103,7 @@ def build_index(settings: Settings, paths: list[Path], rebuild: bool = False,
         total_articles = len(plan.articles) + len(plan.unchanged)
         total_chunks = old.size if old else 0
         if changed:
-            embedder = embedder or Embedder(settings.embed_model, settings.embed_batch)
+            embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
             total_chunks, embedded = _write(home, settings, plan, old, embedder, progress)
         store.prune(home, strict=not rebuild)
     return IndexReport(
@@ -113,7 +113,7 @@ def build_index(settings: Settings, paths: list[Path], rebuild: bool = False,
         warnings=tuple(plan.warnings), seconds=time.perf_counter() - started)
 
 
-def _write(home: Path, settings: Settings, plan: _Plan, old: IndexReader | None,
+def _write(home: Path, settings: SearchSettings, plan: _Plan, old: IndexReader | None,
            embedder: Embedder, progress: Progress) -> tuple[int, int]:
     """Write a complete new generation into a temp folder, then publish it."""
     tmp = store.new_generation_dir(home)
@@ -132,7 +132,7 @@ def _write(home: Path, settings: Settings, plan: _Plan, old: IndexReader | None,
             spans = [(c.start, c.end, c.id) for c in old_chunks]
         else:
             article = item
-            spans = [(s, e, None) for s, e in chunk_spans(article, settings.chunk_chars, settings.chunk_overlap)]
+            spans = [(s, e, None) for s, e in chunk_spans(article, settings.index.chunk_chars, settings.index.chunk_overlap)]
         conn.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", (
             article_id, article.path, article.kind, article.encoding, article.sha256, article.title,
             article.date, article.body_start, article.body_end, article.text))
@@ -166,12 +166,12 @@ def _write(home: Path, settings: Settings, plan: _Plan, old: IndexReader | None,
     return len(rows), len(new_texts)
 
 
-def _write_search_structures(folder: Path, settings: Settings, vectors: np.ndarray,
+def _write_search_structures(folder: Path, settings: SearchSettings, vectors: np.ndarray,
                              texts: list[str], progress: Progress) -> None:
     np.save(folder / "vectors.npy", vectors)
     mean, cov = dense.score_stats(vectors)
     np.savez(folder / "dense_stats.npz", mean=mean, cov=cov)
     with progress.spinner("building search indexes"):
         dense.save_faiss(dense.build_faiss(vectors), folder / "dense.faiss")
-        analyzer = Analyzer(settings.language)
+        analyzer = Analyzer(settings.index.language)
         Lexical.build([analyzer.terms(t) for t in texts]).save(folder / "bm25")

@@ -19,19 +19,19 @@ from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexMissingError, InputError
 from index.models import Hit, SearchResult
 from index.reader import IndexReader
-from index.settings import Settings
+from index.settings import SearchSettings
 
 MODES = ("hybrid", "lexical", "dense")
 
 
-def check_question(question: str, settings: Settings) -> str:
+def check_question(question: str, settings: SearchSettings) -> str:
     """Reject empty and oversized questions; return the stripped question."""
     question = (question or "").strip()
     if not question:
         raise InputError("the question is empty")
-    if len(question) > settings.max_question_chars:
+    if len(question) > settings.retrieval.max_question_chars:
         raise InputError(f"the question is too long ({len(question)} characters, "
-                         f"at most {settings.max_question_chars})")
+                         f"at most {settings.retrieval.max_question_chars})")
     return question
 
 
@@ -49,25 +49,25 @@ def fuse(ids: np.ndarray, lexical: np.ndarray, dense: np.ndarray, dense_weight: 
 class Searcher:
     """Answers `search` queries against one index generation, models loaded once."""
 
-    def __init__(self, reader: IndexReader, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, reader: IndexReader, settings: SearchSettings, embedder: Embedder | None = None) -> None:
         check_compatible(reader.manifest, settings)
         self.reader = reader
         self.settings = settings
-        self.analyzer = Analyzer(settings.language)
-        self.embedder = embedder or Embedder(settings.embed_model, settings.embed_batch)
+        self.analyzer = Analyzer(settings.index.language)
+        self.embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
         self._dim_checked = False
 
     @classmethod
-    def open(cls, settings: Settings, embedder: Embedder | None = None) -> "Searcher":
-        """Open the live index of settings.home; IndexMissingError when there is none."""
-        reader = IndexReader.open_current(Path(settings.home))
+    def open(cls, settings: SearchSettings, embedder: Embedder | None = None) -> "Searcher":
+        """Open the live index of settings.index.home; IndexMissingError when there is none."""
+        reader = IndexReader.open_current(Path(settings.index.home))
         if reader is None:
-            raise IndexMissingError(f"no index in {settings.home}; run: citebot index")
+            raise IndexMissingError(f"no index in {settings.index.home}; run: citebot index")
         return cls(reader, settings, embedder)
 
     def refresh(self) -> None:
         """Follow the live generation, so a long-running chat or bot sees a re-index."""
-        home = Path(self.settings.home)
+        home = Path(self.settings.index.home)
         if self.reader.folder.parent.resolve() != home.resolve():
             return  # opened on a generation outside the home folder (scripts)
         folder = store.current_generation(home, strict=False)
@@ -106,7 +106,7 @@ class Searcher:
     def scores(self, question: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate chunk ids with their lexical and dense z-scores."""
         size = self.reader.size
-        n = min(self.settings.candidates, size)
+        n = min(self.settings.retrieval.candidates, size)
         lexical = dense_ids = None
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical(question)
@@ -124,7 +124,7 @@ class Searcher:
         question = check_question(question, self.settings)
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r} (one of {', '.join(MODES)})")
-        k = k or self.settings.k
+        k = k or self.settings.retrieval.k
         if k < 1:
             raise InputError("k must be at least 1")
         self.refresh()
@@ -133,7 +133,7 @@ class Searcher:
         ids, lex, dense = self.scores(question, mode)
         if mode == "dense":
             lex = np.zeros_like(dense)
-        weight = {"hybrid": self.settings.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
+        weight = {"hybrid": self.settings.retrieval.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
         order, fused = fuse(ids, lex, dense, weight, k)
         chunks = self.reader.chunks([int(ids[i]) for i in order])
         hits = tuple(Hit(rank=r + 1, chunk=c, score=float(fused[i]), lexical=float(lex[i]), dense=float(dense[i]))

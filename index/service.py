@@ -12,21 +12,21 @@ from index.errors import IndexMissingError
 from index.models import display_path
 from index.progress import Progress
 from index.search import Searcher
-from index.settings import Settings
+from index.settings import SearchSettings
 
 
-def open_searcher(settings: Settings, progress: Progress | None = None,
+def open_searcher(settings: SearchSettings, progress: Progress | None = None,
                   notify: Callable[[str], None] = lambda message: None) -> Searcher:
     """A Searcher on the live index; with none yet, index the default corpus first."""
-    store.check_home(Path(settings.home), create=False)
-    embedder = Embedder(settings.embed_model, settings.embed_batch)
+    store.check_home(Path(settings.index.home), create=False)
+    embedder = Embedder(settings.index.embed_model, settings.index.embed_batch)
     try:
         return Searcher.open(settings, embedder)
     except IndexMissingError:
         pass
-    corpus = settings.corpus_paths
-    notify(f"no index in {settings.home} yet: indexing {', '.join(display_path(str(p)) for p in corpus)} first")
-    home = store.check_home(Path(settings.home), create=True)
+    corpus = settings.index.corpus_paths
+    notify(f"no index in {settings.index.home} yet: indexing {', '.join(display_path(str(p)) for p in corpus)} first")
+    home = store.check_home(Path(settings.index.home), create=True)
     # Another process may be building it right now: wait for it rather than failing.
     with store.HomeLock(home, wait=True):
         pass

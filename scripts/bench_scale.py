@@ -37,7 +37,7 @@ from index.builder import build_index  # noqa: E402
 from index.progress import Progress  # noqa: E402
 from index.reader import IndexReader  # noqa: E402
 from index.search import Searcher  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 
 
 def folder_bytes(folder: Path) -> int:
@@ -60,7 +60,7 @@ def part_b(args) -> dict:
     import faiss
 
     contexts, questions = load_piaf(args.piaf)
-    settings = Settings(home=args.workdir / "home", embed_model=HashEmbedder.name)
+    settings = Settings().replace(home=args.workdir / "home", embed_model=HashEmbedder.name)
     corpus = args.workdir / "corpus"
     start = time.perf_counter()
     write_corpus(contexts, corpus / "piaf")
@@ -72,7 +72,7 @@ def part_b(args) -> dict:
     embedder = HashEmbedder()
     full = build_index(settings, [corpus], rebuild=True, embedder=embedder, progress=Progress())
     again = build_index(settings, [corpus], embedder=embedder, progress=Progress())
-    reader = IndexReader.open_current(settings.home)
+    reader = IndexReader.open_current(settings.index.home)
     searcher = Searcher(reader, settings, embedder)
     step = max(1, len(questions) // args.questions)
     sample = [q.question.strip() for q in questions[::step][:args.questions]]

@@ -24,14 +24,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchdoc import machine, write_section  # noqa: E402
 from piaf import load_piaf, write_corpus  # noqa: E402
 
-from bot.evaluate import has_key  # noqa: E402
-from bot.pipeline import Answerer  # noqa: E402
+from bot.answer.evaluate import has_key  # noqa: E402
+from bot.answer.pipeline import Answerer  # noqa: E402
 from index.builder import build_index, index_text  # noqa: E402
 from index.chunker import chunk_spans  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
 from index.loader import discover, load_article  # noqa: E402
-from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import Settings
+from index.settings import PROJECT_ROOT  # noqa: E402
 
 CITEBOT = [sys.executable, "-m", "bot"]
 
@@ -53,25 +54,25 @@ def chunk_texts(corpus: Path, settings: Settings) -> list[str]:
     texts = []
     for path in discover([corpus])[0]:
         article = load_article(path)
-        for start, end in chunk_spans(article, settings.chunk_chars, settings.chunk_overlap):
+        for start, end in chunk_spans(article, settings.index.chunk_chars, settings.index.chunk_overlap):
             texts.append(index_text(article.title, article.text[start:end]))
     return texts
 
 
 def bench_indexing(corpus: Path, work: Path) -> str:
     """Pipeline chunks/s against raw SentenceTransformer.encode on the same texts; unchanged re-index."""
-    settings = Settings(home=work / "speed-home")
+    settings = Settings().replace(home=work / "speed-home")
     texts = chunk_texts(corpus, settings)
-    embedder = Embedder(settings.embed_model, settings.embed_batch)
+    embedder = Embedder(settings.index.embed_model, settings.index.embed_batch)
     embedder.encode(texts[:8], bulk=True)  # load the model outside both timings
     started = time.perf_counter()
-    embedder.model.encode(texts, batch_size=settings.embed_batch, normalize_embeddings=True, show_progress_bar=False)
+    embedder.model.encode(texts, batch_size=settings.index.embed_batch, normalize_embeddings=True, show_progress_bar=False)
     raw = time.perf_counter() - started
     started = time.perf_counter()
     report = build_index(settings, [corpus], rebuild=True, embedder=embedder)
     pipeline = time.perf_counter() - started
     cold_full = run_cli("index", str(corpus), "--home", str(work / "cold-home"), "--rebuild", "--quiet")
-    unchanged = [run_cli("index", str(corpus), "--home", str(settings.home), "--quiet") for _ in range(3)]
+    unchanged = [run_cli("index", str(corpus), "--home", str(settings.index.home), "--quiet") for _ in range(3)]
     n = report.chunks
     return f"""## Indexing throughput
 
@@ -79,7 +80,7 @@ def bench_indexing(corpus: Path, work: Path) -> str:
 
 | measure | seconds | chunks/s |
 |---|---|---|
-| raw `SentenceTransformer.encode` of the same {n} chunk texts (batch {settings.embed_batch}) | {raw:.1f} | {n / raw:.1f} |
+| raw `SentenceTransformer.encode` of the same {n} chunk texts (batch {settings.index.embed_batch}) | {raw:.1f} | {n / raw:.1f} |
 | citebot pipeline in-process (read, chunk, embed, SQLite, FAISS, BM25, publish) | {pipeline:.1f} | {n / pipeline:.1f} |
 | `citebot index --rebuild` as a new process (imports and model load included) | {cold_full:.1f} | {n / cold_full:.1f} |
 | `citebot index` of the unchanged corpus (new process, median of 3; embeds nothing) | {sorted(unchanged)[1]:.2f} | — |
@@ -91,8 +92,8 @@ length-sorted across the whole run, so batches pad little, and everything else i
 
 def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
     """Warm (one process) and cold (a new process per question) latency of search and extractive ask."""
-    settings = Settings(home=work / "speed-home", extractive=True)
-    if not (settings.home / "CURRENT").exists():
+    settings = Settings().replace(home=work / "speed-home", extractive=True)
+    if not (settings.index.home / "CURRENT").exists():
         build_index(settings, [corpus])
     answerer = Answerer.open(settings)
     searcher = answerer.searcher
@@ -105,7 +106,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
         started = time.perf_counter()
         answerer.ask(q)
         warm_ask.append(time.perf_counter() - started)
-    home = str(settings.home)
+    home = str(settings.index.home)
     cold_search = [run_cli("search", q, "--json", "--home", home, "--quiet") for q in questions[:10]]
     cold_ask = [run_cli("ask", q, "--json", "--extractive", "--home", home, "--quiet") for q in questions[:10]]
     imports = import_profile(home, questions[0])
@@ -117,7 +118,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
     return f"""## Query latency
 
 `python scripts/bench_speed.py PIAF --parts latency` — index of the {searcher.reader.article_count()} PIAF
-contexts ({searcher.reader.size} chunks), PIAF questions, k = {settings.k}.
+contexts ({searcher.reader.size} chunks), PIAF questions, k = {settings.retrieval.k}.
 
 | query | n | p50 ms | p95 ms |
 |---|---|---|---|
@@ -159,7 +160,7 @@ def bench_extractive(piaf: Path, work: Path, sample: int) -> str:
     contexts, questions = load_piaf(piaf)
     rng = random.Random(0)
     chosen = rng.sample(questions, min(sample, len(questions)))
-    settings = Settings(home=work / "piaf" / "home", extractive=True)
+    settings = Settings().replace(home=work / "piaf" / "home", extractive=True)
     corpus = write_corpus(contexts, work / "piaf" / "corpus")
     try:
         build_index(settings, [corpus])
@@ -177,7 +178,7 @@ def bench_extractive(piaf: Path, work: Path, sample: int) -> str:
     return f"""## Extractive answers on PIAF
 
 `python scripts/bench_speed.py PIAF --parts extractive` — a fixed random sample (seed 0) of {n} PIAF
-questions, extractive mode over the whole PIAF corpus (k = {settings.k}).
+questions, extractive mode over the whole PIAF corpus (k = {settings.retrieval.k}).
 
 | measure | share |
 |---|---|

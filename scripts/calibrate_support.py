@@ -4,7 +4,7 @@
 
 For each PIAF question (even positions train, odd positions test) the hybrid search returns
 five passages; a sentence is positive when it comes from the gold context and contains a gold
-answer. A logistic regression over bot.support.FEATURES is fitted on the training questions.
+answer. A logistic regression over bot.answer.support.FEATURES is fitted on the training questions.
 
 The abstention threshold is set on the training questions so that at most --false-abstain of
 answerable questions (a positive sentence is among the candidates) abstain; "unanswerable"
@@ -31,12 +31,12 @@ from bench_retrieval import BatchEmbedder  # noqa: E402
 from benchdoc import write_section  # noqa: E402
 from piaf import load_piaf, write_corpus  # noqa: E402
 
-from bot.support import FEATURES, MODEL_PATH, SupportModel, SupportScorer, candidate_sentences  # noqa: E402
+from bot.answer.support import FEATURES, MODEL_PATH, SupportModel, SupportScorer, candidate_sentences  # noqa: E402
 from index.builder import build_index  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
 from index.progress import Progress  # noqa: E402
 from index.search import Searcher  # noqa: E402
-from index.settings import Settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
 from index.text import fold, normalize_for_match  # noqa: E402
 
 
@@ -76,8 +76,8 @@ def main() -> None:
     contexts, questions = load_piaf(args.piaf)
     questions = questions[:: max(1, len(questions) // args.questions)][: args.questions]
     corpus = write_corpus(contexts, args.workdir / "corpus")
-    settings = Settings(home=args.workdir / "home")
-    embedder = BatchEmbedder(settings.embed_model, settings.embed_batch)
+    settings = Settings().replace(home=args.workdir / "home")
+    embedder = BatchEmbedder(settings.index.embed_model, settings.index.embed_batch)
     try:
         build_index(settings, [corpus], embedder=embedder, progress=Progress())
     except IndexMismatchError:
@@ -91,7 +91,7 @@ def main() -> None:
     scorer = SupportScorer(searcher.analyzer, lexical.document_frequency, searcher.reader.size, embedder,
                            model=SupportModel({n: 0.0 for n in FEATURES}, 0.0, 0.5))
     gold_paths = {i: str((corpus / f"piaf_{i:04d}.txt").resolve()) for i in range(len(contexts))}
-    rows = collect(searcher, scorer, questions, gold_paths, settings.k, Progress())
+    rows = collect(searcher, scorer, questions, gold_paths, settings.retrieval.k, Progress())
 
     X = np.array([r[3] for r in rows])
     y = np.array([r[4] for r in rows])

@@ -23,10 +23,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchdoc import write_section  # noqa: E402
 
-from bot.pipeline import Answerer  # noqa: E402
-from bot.support import MODEL_PATH  # noqa: E402
+from bot.answer.pipeline import Answerer  # noqa: E402
+from bot.answer.support import MODEL_PATH  # noqa: E402
 from index.builder import build_index  # noqa: E402
-from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import Settings
+from index.settings import PROJECT_ROOT  # noqa: E402
 
 
 def logit(p: float) -> float:
@@ -61,7 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home), extractive=True)
+        settings = Settings().replace(home=Path(home), extractive=True)
         build_index(settings, [args.corpus])
         answerer = Answerer.open(settings)
         supports = [(row, answerer.ask(row["question"]).support) for row in rows]

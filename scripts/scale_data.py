@@ -10,7 +10,7 @@ import numpy as np
 
 from index.chunker import chunk_spans
 from index.loader import load_article
-from index.settings import Settings
+from bot.settings import Settings
 from index.text import sentence_spans
 
 DIM = 384
@@ -99,7 +99,7 @@ def write_if_changed(path: Path, content: str) -> None:
 
 def chunk_count(paths: list[Path], settings: Settings) -> int:
     """Chunks the pipeline would cut from these files."""
-    return sum(len(chunk_spans(load_article(p), settings.chunk_chars, settings.chunk_overlap)) for p in paths)
+    return sum(len(chunk_spans(load_article(p), settings.index.chunk_chars, settings.index.chunk_overlap)) for p in paths)
 
 
 def write_filler(folder: Path, contexts, target_chunks: int, settings: Settings, seed: int) -> int:

@@ -15,10 +15,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.llm import Generator  # noqa: E402
+from bot.llm.base import Generator  # noqa: E402
 from index.builder import build_index  # noqa: E402
 from index.embedder import Embedder  # noqa: E402
-from index.settings import PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import Settings
+from index.settings import PROJECT_ROOT  # noqa: E402
 
 SEEDS = PROJECT_ROOT / "seeds"
 DATA = Path(__file__).parent / "data"
@@ -31,7 +32,7 @@ def load_questions(name: str = "questions_seeds.jsonl") -> list[dict]:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The default embedding model, loaded once for the whole session."""
-    model = Embedder(Settings().embed_model)
+    model = Embedder(Settings().index.embed_model)
     model.encode(["warm up"])
     return model
 
@@ -40,7 +41,7 @@ def embedder() -> Embedder:
 def seeds_settings(tmp_path_factory, embedder) -> Settings:
     """Settings whose home holds an index of seeds/ (built once, never modified)."""
     home = tmp_path_factory.mktemp("seeds-home")
-    settings = Settings(home=home)
+    settings = Settings().replace(home=home)
     build_index(settings, [SEEDS], embedder=embedder)
     return settings
 
@@ -57,7 +58,7 @@ def corpus(tmp_path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(home=tmp_path / "home")
+    return Settings().replace(home=tmp_path / "home")
 
 
 def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: Path | None = None,
@@ -79,7 +80,7 @@ def tiny_gguf(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def extractive_answerer(seeds_settings, embedder):
     """An extractive Answerer over the seeds index, shared by the read-only tests."""
-    from bot.pipeline import Answerer
+    from bot.answer.pipeline import Answerer
     from index.search import Searcher
 
     settings = seeds_settings.replace(extractive=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.evaluate import has_key, load_questions, run_eval, source_matches
+from bot.answer.evaluate import has_key, load_questions, run_eval, source_matches
 
 from conftest import DATA
 

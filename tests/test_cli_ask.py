@@ -88,8 +88,8 @@ def test_ask_prints_each_statement_before_the_model_writes_the_next(extractive_a
 
     from click.testing import CliRunner
 
-    from bot.cli import cli
-    from bot.pipeline import Answerer
+    from bot.cli.main import cli
+    from bot.answer.pipeline import Answerer
     from conftest import ScriptedGenerator, sentence_id
 
     first, second = "Kim Jong-un est parti de Pyongyang à bord d’un train blindé.", \

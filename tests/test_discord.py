@@ -11,11 +11,11 @@ import discord.ext.test as dpytest
 import pytest
 import pytest_asyncio
 
-from bot.discord_bot import CitebotBot
-from bot.discord_format import CONTENT_LIMIT, split_text
-from bot.discord_worker import AnswerService
-from bot.pipeline import Answerer
-from bot.records import Answer, Citation
+from bot.discord.bot import CitebotBot
+from bot.discord.format import CONTENT_LIMIT, split_text
+from bot.discord.worker import AnswerService
+from bot.answer.pipeline import Answerer
+from bot.answer.records import Answer, Citation
 from conftest import ScriptedGenerator, sentence_id
 
 from discord_harness import FakeInteraction, install, mention, say, dpytest_intents
@@ -322,7 +322,7 @@ def test_a_bad_token_or_no_network_fails_in_one_line_without_printing_the_token(
 
 
 def test_a_token_discord_rejects_becomes_a_clear_error(monkeypatch, seeds_settings):
-    from bot import discord_run
+    from bot.discord import run as discord_run
     from index.progress import Progress
 
     async def login(self, token):
@@ -376,9 +376,9 @@ async def test_the_slash_command_edits_its_followup_as_statements_arrive(harness
 
 
 async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
-    from bot import discord_live
-    from bot.discord_format import Outgoing
-    from bot.records import Statement
+    from bot.discord import live as discord_live
+    from bot.discord.format import Outgoing
+    from bot.answer.records import Statement
 
     clock = [100.0]
     real_sleep = asyncio.sleep

@@ -23,7 +23,7 @@ QUESTIONS = [
 
 
 def _norm(text: str) -> str:
-    """Independent of bot.evaluate: case, accents, quote marks and hyphens ignored."""
+    """Independent of bot.answer.evaluate: case, accents, quote marks and hyphens ignored."""
     text = unicodedata.normalize("NFKD", text.lower())
     text = "".join(c for c in text if not unicodedata.combining(c))
     for a, b in (("’", "'"), ("«", '"'), ("»", '"'), ("“", '"'), ("”", '"'), ("-", " ")):

@@ -21,19 +21,19 @@ def test_first_build_embeds_every_chunk_and_records_the_manifest(settings, corpu
     report = _build(settings, corpus, embedder)
     assert (report.articles, report.added, report.unchanged) == (3, 3, 0)
     assert report.embedded_chunks == report.chunks > 0
-    reader = IndexReader.open_current(settings.home)
+    reader = IndexReader.open_current(settings.index.home)
     manifest = reader.manifest
-    assert manifest["embed_model"] == settings.embed_model and manifest["dim"] == 384
-    assert (manifest["chunk_chars"], manifest["chunk_overlap"]) == (settings.chunk_chars, settings.chunk_overlap)
+    assert manifest["embed_model"] == settings.index.embed_model and manifest["dim"] == 384
+    assert (manifest["chunk_chars"], manifest["chunk_overlap"]) == (settings.index.chunk_chars, settings.index.chunk_overlap)
     assert set(reader.article_hashes()) == {str(p.resolve()) for p in corpus.iterdir()}
 
 
 def test_reindexing_an_unchanged_corpus_embeds_nothing_and_keeps_the_generation(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    before = store.current_generation(settings.home)
+    before = store.current_generation(settings.index.home)
     report = _build(settings, corpus, embedder)
     assert (report.embedded_chunks, report.unchanged, report.added, report.updated) == (0, 3, 0, 0)
-    assert store.current_generation(settings.home) == before
+    assert store.current_generation(settings.index.home) == before
 
 
 def test_a_changed_article_reembeds_only_its_own_changed_chunks(settings, corpus, embedder):
@@ -41,12 +41,12 @@ def test_a_changed_article_reembeds_only_its_own_changed_chunks(settings, corpus
     target = sorted(corpus.iterdir())[1]
     text = target.read_text(encoding="utf-8")
     target.write_text(text.replace("train blindé", "train spécial", 1), encoding="utf-8")
-    reader = IndexReader.open_current(settings.home)
+    reader = IndexReader.open_current(settings.index.home)
     _, old_chunks = reader.article_with_chunks(str(target.resolve()))
     report = _build(settings, corpus, embedder)
     assert (report.updated, report.unchanged, report.added) == (1, 2, 0)
     assert 1 <= report.embedded_chunks <= len(old_chunks)
-    _, new_chunks = IndexReader.open_current(settings.home).article_with_chunks(str(target.resolve()))
+    _, new_chunks = IndexReader.open_current(settings.index.home).article_with_chunks(str(target.resolve()))
     assert any("train spécial" in c.text for c in new_chunks)
 
 
@@ -57,7 +57,7 @@ def test_deleted_and_new_articles_are_removed_and_added(settings, corpus, embedd
     shutil.copy(SEEDS / "004_9094e598d010c395.txt", corpus)
     report = _build(settings, corpus, embedder)
     assert (report.removed, report.added, report.unchanged) == (1, 1, 2)
-    paths = set(IndexReader.open_current(settings.home).article_hashes())
+    paths = set(IndexReader.open_current(settings.index.home).article_hashes())
     assert str(gone.resolve()) not in paths
     assert str((corpus / "004_9094e598d010c395.txt").resolve()) in paths
 
@@ -80,7 +80,7 @@ def test_an_index_built_with_other_chunking_is_refused_until_rebuilt(settings, c
         Searcher.open(other, embedder)
     report = _build(other, corpus, embedder, rebuild=True)
     assert report.embedded_chunks == report.chunks
-    assert IndexReader.open_current(settings.home).manifest["chunk_chars"] == 400
+    assert IndexReader.open_current(settings.index.home).manifest["chunk_chars"] == 400
 
 
 def test_an_index_built_with_another_embedding_model_is_refused(settings, corpus, embedder):
@@ -91,7 +91,7 @@ def test_an_index_built_with_another_embedding_model_is_refused(settings, corpus
 
 def test_a_second_concurrent_indexer_is_refused_with_a_clear_message(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    with store.HomeLock(Path(settings.home)):
+    with store.HomeLock(Path(settings.index.home)):
         with pytest.raises(IndexLockedError, match="another 'citebot index'"):
             _build(settings, corpus, embedder, rebuild=True)
     assert _build(settings, corpus, embedder).unchanged == 3
@@ -113,13 +113,13 @@ def test_a_crash_before_the_pointer_swap_keeps_the_previous_index(settings, corp
     assert Searcher.open(settings, embedder).search("train blindé").to_json() == before
     report = _build(settings, corpus, embedder)
     assert report.added == 1
-    assert not list(Path(settings.home).glob("tmp-*"))
-    assert len(list(Path(settings.home).glob("gen-*"))) <= 2
+    assert not list(Path(settings.index.home).glob("tmp-*"))
+    assert len(list(Path(settings.index.home).glob("gen-*"))) <= 2
 
 
 def test_a_damaged_pointer_is_reported_and_repaired_by_rebuild(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    (Path(settings.home) / store.POINTER).write_text("gen-999999", encoding="utf-8")
+    (Path(settings.index.home) / store.POINTER).write_text("gen-999999", encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         _build(settings, corpus, embedder)
     report = _build(settings, corpus, embedder, rebuild=True)
@@ -128,9 +128,9 @@ def test_a_damaged_pointer_is_reported_and_repaired_by_rebuild(settings, corpus,
 
 
 def test_a_home_folder_with_uri_characters_in_its_name_works(tmp_path, corpus, embedder):
-    from index.settings import Settings
+    from bot.settings import Settings
 
-    settings = Settings(home=tmp_path / "dossier #1 ?x=%20")
+    settings = Settings().replace(home=tmp_path / "dossier #1 ?x=%20")
     _build(settings, corpus, embedder)
     assert Searcher.open(settings, embedder).search("train blindé", 3).hits
 

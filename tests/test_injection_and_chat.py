@@ -4,12 +4,12 @@ import shutil
 
 import pytest
 
-from bot.condense import Turn, needs_context, standalone_question
-from bot.pipeline import Answerer
-from bot.injection import is_instruction
+from bot.answer.condense import Turn, needs_context, standalone_question
+from bot.answer.pipeline import Answerer
+from bot.answer.injection import is_instruction
 from index.builder import build_index
 from index.search import Searcher
-from index.settings import Settings
+from bot.settings import Settings
 
 from conftest import SEEDS, ScriptedGenerator
 
@@ -38,7 +38,7 @@ def injected(tmp_path_factory, embedder):
     shutil.copytree(SEEDS, folder / "corpus")
     (folder / "corpus" / "zz_communique.txt").write_text(INJECTION, encoding="utf-8")
     (folder / "corpus" / "zz_titre.txt").write_text(TITLE_INJECTION, encoding="utf-8")
-    settings = Settings(home=folder / "home", extractive=True)
+    settings = Settings().replace(home=folder / "home", extractive=True)
     build_index(settings, [folder / "corpus"], embedder=embedder)
     return settings, Searcher.open(settings, embedder)
 

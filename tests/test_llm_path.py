@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.grammar import answer_grammar
-from bot.llm import LlamaGenerator, find_model
-from bot.pipeline import Answerer
+from bot.answer.grammar import answer_grammar
+from bot.llm.base import LlamaGenerator, find_model
+from bot.answer.pipeline import Answerer
 from index.errors import ModelError
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"

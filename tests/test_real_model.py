@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import load_questions, run_eval
-from bot.grounding import ground
-from bot.llama_generator import LlamaCppGenerator, extra_buffers_safe
-from bot.pipeline import Answerer
+from bot.answer.evaluate import load_questions, run_eval
+from bot.answer.grounding import ground
+from bot.llm.llama import LlamaCppGenerator, extra_buffers_safe
+from bot.answer.pipeline import Answerer
 
 from conftest import DATA, run_cli
 
@@ -30,7 +30,7 @@ def gemma(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def gemma_answerer(gemma, extractive_answerer):
     settings = extractive_answerer.settings.replace(extractive=False)
-    generator = LlamaCppGenerator(gemma, settings.n_ctx, settings.n_threads)
+    generator = LlamaCppGenerator(gemma, settings.model.n_ctx, settings.model.n_threads)
     return Answerer(settings, extractive_answerer.searcher, generator=generator)
 
 
@@ -95,7 +95,7 @@ def test_the_real_model_runs_from_the_command_line(gemma, tmp_path):
 
 def test_without_extra_buffer_types_the_k_quant_model_still_answers(gemma, monkeypatch):
     """The load used when llama.cpp was built with AMX kernels (a wheel built elsewhere)."""
-    import bot.llama_generator as module
+    import bot.llm.llama as module
 
     assert not extra_buffers_safe("CPU : AVX2 = 1 | AMX_INT8 = 1 | REPACK = 1 |")
     assert extra_buffers_safe("CPU : AVX2 = 1 | AVX512 = 1 | REPACK = 1 |")

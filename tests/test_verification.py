@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm import parse_json
-from bot.pipeline import Answerer
-from bot.verify import locate
+from bot.llm.base import parse_json
+from bot.answer.pipeline import Answerer
+from bot.answer.verify import locate
 
 from conftest import ScriptedGenerator, sentence_id
 
@@ -80,8 +80,8 @@ def test_a_true_statement_citing_the_wrong_sentence_is_dropped(extractive_answer
 
 def test_without_the_grounding_check_an_invented_statement_would_be_shown(extractive_answerer):
     """The adversarial tests above can fail: verification alone keeps an invented claim with a real quote."""
-    from bot.verify import Verifier
-    from bot.records import DraftCitation, DraftStatement
+    from bot.answer.verify import Verifier
+    from bot.answer.records import DraftCitation, DraftStatement
 
     hits = extractive_answerer.searcher.search(QUESTION, 5).hits
     n, chunk = next((n, h.chunk) for n, h in enumerate(hits, 1) if TRAIN in h.chunk.text)
@@ -118,7 +118,7 @@ def test_when_retrieval_finds_nothing_relevant_the_model_is_not_called(extractiv
 
 def test_when_not_one_sentence_fits_the_context_the_model_is_not_called(extractive_answerer):
     answerer, generator = _answerer(extractive_answerer, "[1] Il est venu en train blindé.\n")
-    generator.n_ctx = extractive_answerer.settings.max_tokens + 50  # room for no passage at all
+    generator.n_ctx = extractive_answerer.settings.model.max_tokens + 50  # room for no passage at all
     answer = answerer.ask(QUESTION)
     assert generator.prompts == []
     assert any("context window" in r for r in answer.rejected)

@@ -8,11 +8,11 @@ import signal
 import sys
 from typing import Callable
 
-from bot.discord_bot import CitebotBot
-from bot.discord_worker import AnswerService
+from bot.discord.bot import CitebotBot
+from bot.discord.worker import AnswerService
 from index.errors import CitebotError
 from index.progress import Progress
-from index.settings import Settings
+from bot.settings import Settings
 
 
 class DiscordError(CitebotError):
@@ -24,7 +24,7 @@ async def _serve(bot: CitebotBot, token: str, settings: Settings, progress: Prog
     import aiohttp
     import discord
 
-    from bot.pipeline import Answerer
+    from bot.answer.pipeline import Answerer
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -57,5 +57,5 @@ def run(settings: Settings, token: str, progress: Progress, notify: Callable[[st
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("discord").setLevel(logging.WARNING)
     logging.getLogger("discord.client").setLevel(logging.ERROR)  # voice-support warnings: irrelevant here
-    bot = CitebotBot(settings, AnswerService(None, settings.discord_queue))
+    bot = CitebotBot(settings, AnswerService(None, settings.discord.discord_queue))
     asyncio.run(_serve(bot, token, settings, progress, notify))

@@ -13,8 +13,8 @@ from typing import Iterator
 
 import numpy as np
 
-from bot.decoding import GrammarChecker
-from bot.llm import Generator, check_gguf, first_line
+from bot.llm.decoding import GrammarChecker
+from bot.llm.base import Generator, check_gguf, first_line
 from index.errors import ModelError
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer_type import question_entities
-from bot.grammar import question_grammar
-from bot.language import NAMES
-from bot.llm import Generator, parse_json
-from bot.prompting import Prompts, history_block
+from bot.answer.answer_type import question_entities
+from bot.answer.grammar import question_grammar
+from bot.answer.language import NAMES
+from bot.llm.base import Generator, parse_json
+from bot.answer.prompting import Prompts, history_block
 from index.analyzer import Analyzer
 
 # A question that opens on a connective continues the conversation ("Et en 2024 ?").

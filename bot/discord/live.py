@@ -8,8 +8,8 @@ import time
 
 import discord
 
-from bot.discord_format import CONTENT_LIMIT, Outgoing
-from bot.records import Statement
+from bot.discord.format import CONTENT_LIMIT, Outgoing
+from bot.answer.records import Statement
 
 NO_MENTIONS = discord.AllowedMentions.none()
 # Discord allows about 5 edits of a channel's messages per 5 seconds; one per second leaves room

@@ -6,7 +6,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.records import Sentence
+from bot.answer.records import Sentence
 from index.errors import ConfigError
 
 # Every template and the exact placeholders it must use: a typo fails at start-up.

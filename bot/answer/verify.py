@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.grounding import ground
-from bot.records import Citation, DraftCitation, DraftStatement, Statement
+from bot.answer.grounding import ground
+from bot.answer.records import Citation, DraftCitation, DraftStatement, Statement
 from index.analyzer import Analyzer
 from index.loader import SkipFile, article_text
 from index.models import Hit

@@ -15,12 +15,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.condense import Turn
-from bot.discord_format import Outgoing, render
-from bot.discord_live import NO_MENTIONS, LiveReply, send_all
-from bot.discord_worker import AnswerService, Cooldown, QueueFull
-from bot.language import detect_language, message
-from index.settings import Settings
+from bot.answer.condense import Turn
+from bot.discord.format import Outgoing, render
+from bot.discord.live import NO_MENTIONS, LiveReply, send_all
+from bot.discord.worker import AnswerService, Cooldown, QueueFull
+from bot.answer.language import detect_language, message
+from bot.settings import Settings
 
 log = logging.getLogger("citebot.discord")
 MAX_TURNS = 10
@@ -42,7 +42,7 @@ class CitebotBot(commands.Bot):
         self.settings = settings
         self.service = service
         self.sync_commands = sync_commands
-        self.cooldown = Cooldown(settings.discord_cooldown)
+        self.cooldown = Cooldown(settings.discord.discord_cooldown)
         self.conversations: dict[int, list[Turn]] = {}  # thread or DM channel id -> turns
 
     async def setup_hook(self) -> None:
@@ -51,8 +51,8 @@ class CitebotBot(commands.Bot):
         await self.add_cog(AskCog(self))
         if not self.sync_commands:
             return
-        if self.settings.discord_guild:
-            guild = discord.Object(id=self.settings.discord_guild)
+        if self.settings.discord.discord_guild:
+            guild = discord.Object(id=self.settings.discord.discord_guild)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)  # instant in that guild
         else:
@@ -75,8 +75,8 @@ class CitebotBot(commands.Bot):
         language = detect_language(question)
         if not question.strip():
             return message(language, "empty")
-        if len(question) > self.settings.max_question_chars:
-            return message(language, "too_long", limit=self.settings.max_question_chars)
+        if len(question) > self.settings.retrieval.max_question_chars:
+            return message(language, "too_long", limit=self.settings.retrieval.max_question_chars)
         wait = self.cooldown.wait_time(user_id)
         if wait > 0:
             return message(language, "cooldown", seconds=max(1, round(wait)))

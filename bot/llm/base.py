@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 from urllib.parse import urlparse
 
 from index.errors import ModelError
-from index.settings import Settings
+from bot.settings import Settings
 
 GGUF_MAGIC = b"GGUF"
 
@@ -55,25 +55,25 @@ def find_model(settings: Settings, notify: Callable[[str], None]) -> Path | None
     """The GGUF to use: the configured path, else the default from the Hugging Face cache or hub."""
     # Returns None when no model can be obtained (offline and nothing cached): the caller then
     # answers in extractive mode.
-    if settings.model:
-        path = Path(settings.model).expanduser()
+    if settings.model.model:
+        path = Path(settings.model.model).expanduser()
         check_gguf(path)
         return path
-    if not settings.download:
+    if not settings.model.download:
         return None
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
         return None
     try:
-        return Path(hf_hub_download(settings.model_repo, settings.model_file, local_files_only=True))
+        return Path(hf_hub_download(settings.model.model_repo, settings.model.model_file, local_files_only=True))
     except Exception:
         pass
     if os.environ.get("HF_HUB_OFFLINE") or not _hub_reachable():
         return None
-    notify(f"downloading the default model {settings.model_repo}/{settings.model_file} (once)")
+    notify(f"downloading the default model {settings.model.model_repo}/{settings.model.model_file} (once)")
     try:
-        return Path(hf_hub_download(settings.model_repo, settings.model_file))
+        return Path(hf_hub_download(settings.model.model_repo, settings.model.model_file))
     except Exception as exc:
         notify(f"download failed ({type(exc).__name__})")
         return None
@@ -91,7 +91,7 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
 
 def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0) -> Generator:
     """The llama.cpp generator (imported here so that extractive runs never load llama.cpp)."""
-    from bot.llama_generator import LlamaCppGenerator
+    from bot.llm.llama import LlamaCppGenerator
 
     return LlamaCppGenerator(path, n_ctx, n_threads, seed)
 

@@ -15,8 +15,8 @@ import threading
 import time
 from typing import Callable
 
-from bot.condense import Turn
-from bot.records import Answer, Statement
+from bot.answer.condense import Turn
+from bot.answer.records import Answer, Statement
 
 log = logging.getLogger("citebot.discord")
 

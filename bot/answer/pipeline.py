@@ -7,19 +7,19 @@ from __future__ import annotations
 
 from typing import Callable
 
-from bot import extractive
-from bot.condense import Turn, standalone_question
-from bot.generation import fit_to_context, stream_drafts
-from bot.language import detect_language, message
-from bot.llm import Generator, LlamaGenerator, find_model
-from bot.prompting import Prompts
-from bot.records import Answer, Citation, Statement
-from bot.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
-from bot.verify import Verified, Verifier, verify
+from bot.answer import extractive
+from bot.answer.condense import Turn, standalone_question
+from bot.answer.generation import fit_to_context, stream_drafts
+from bot.answer.language import detect_language, message
+from bot.llm.base import Generator, LlamaGenerator, find_model
+from bot.answer.prompting import Prompts
+from bot.answer.records import Answer, Citation, Statement
+from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
+from bot.answer.verify import Verified, Verifier, verify
 from index.progress import Progress
 from index.search import Searcher, check_question
 from index.service import open_searcher
-from index.settings import Settings
+from bot.settings import Settings
 
 
 class Answerer:
@@ -31,9 +31,9 @@ class Answerer:
         self.settings = settings
         self.searcher = searcher
         self.generator = generator
-        self.prompts = prompts or Prompts.load(settings.prompts_dir)
+        self.prompts = prompts or Prompts.load(settings.answer.prompts_dir)
         self.support = support or SupportModel.load()
-        self.threshold = settings.abstain_threshold or self.support.threshold
+        self.threshold = settings.answer.abstain_threshold or self.support.threshold
         self.progress = progress or Progress(enabled=False)
         self._scorer_for = None
         self._sync_scorer()
@@ -43,16 +43,16 @@ class Answerer:
     def open(cls, settings: Settings, progress: Progress | None = None,
              notify: Callable[[str], None] = lambda message: None) -> "Answerer":
         """Open the index (building it if needed) and the model; no model means extractive mode."""
-        prompts = Prompts.load(settings.prompts_dir)  # fail on a bad template before slow loading
-        path = None if settings.extractive else find_model(settings, notify)
+        prompts = Prompts.load(settings.answer.prompts_dir)  # fail on a bad template before slow loading
+        path = None if settings.answer.extractive else find_model(settings, notify)
         searcher = open_searcher(settings, progress, notify)
         generator = None
-        if not settings.extractive:
+        if not settings.answer.extractive:
             if path is None:
                 notify("no language model available (offline, none configured): answering in extractive mode")
             else:
                 with (progress or Progress(enabled=False)).spinner(f"loading {path.name}"):
-                    generator = LlamaGenerator(path, settings.n_ctx, settings.n_threads)
+                    generator = LlamaGenerator(path, settings.model.n_ctx, settings.model.n_threads)
         return cls(settings, searcher, generator, prompts, progress=progress)
 
     @property
@@ -76,10 +76,10 @@ class Answerer:
         `statement.citations`), before the model writes the next one.
         """
         question = check_question(question, self.settings)
-        language = detect_language(question, default="en" if self.settings.language == "english" else "fr")
+        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
         standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
-                                         self.generator, self.prompts, self.settings.max_question_chars)
-        hits = self.searcher.search(standalone, self.settings.k).hits
+                                         self.generator, self.prompts, self.settings.retrieval.max_question_chars)
+        hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
         self._sync_scorer()  # the search may have moved to a newer index generation
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
@@ -91,7 +91,7 @@ class Answerer:
         if self.generator is None:
             return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language),
                            lead="extractive")
-        shown = top_sentences(sentences, probabilities, self.settings.max_sentences)
+        shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
         verified = self._generate(standalone, language, hits, shown, on_statement)
         if verified.citations:
             return _answer(base, verified)
@@ -100,7 +100,7 @@ class Answerer:
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
     def _extractive(self, question: str, hits, sentences, probabilities, language: str) -> Verified:
-        chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.max_statements,
+        chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.answer.max_statements,
                                    self.searcher.analyzer)
         return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, question)
 

@@ -11,7 +11,7 @@ import click
 
 from index.errors import CitebotError
 from index.progress import Progress
-from index.settings import Settings, load_settings
+from bot.settings import Settings, load_settings
 
 EXIT_USAGE = 2
 
@@ -116,10 +116,10 @@ def cli() -> None:
 @common_options
 def index_command(settings: Settings, progress: Progress, paths, rebuild, embed_model, as_json):
     """Index articles (.txt, .md, .html) from PATHS (default: seeds/)."""
-    from bot.render import index_report
+    from bot.cli.render import index_report
     from index.builder import build_index
 
-    report = build_index(settings, list(paths) or settings.corpus_paths, rebuild=rebuild, progress=progress)
+    report = build_index(settings, list(paths) or settings.index.corpus_paths, rebuild=rebuild, progress=progress)
     for warning in report.warnings:
         note(f"warning: {warning}")
     if as_json:
@@ -135,7 +135,7 @@ def index_command(settings: Settings, progress: Progress, paths, rebuild, embed_
 @common_options
 def search_command(settings: Settings, progress: Progress, question, k, as_json):
     """Show the passages that best match QUESTION ('-' reads one per stdin line)."""
-    from bot.render import search_text
+    from bot.cli.render import search_text
     from index.service import open_searcher
 
     run_each(question, settings, lambda: open_searcher(settings, progress, note),
@@ -143,7 +143,7 @@ def search_command(settings: Settings, progress: Progress, question, k, as_json)
 
 
 def _answerer(settings: Settings, progress: Progress):
-    from bot.pipeline import Answerer
+    from bot.answer.pipeline import Answerer
 
     # Tests (and embedding programs) pass their own factory as click's context object.
     context = click.get_current_context(silent=True)
@@ -160,7 +160,7 @@ def _answerer(settings: Settings, progress: Progress):
 @common_options
 def ask_command(settings: Settings, progress: Progress, question, k, model, extractive, as_json):
     """Answer QUESTION with verified citations ('-' reads one per stdin line)."""
-    from bot.render import StatementPrinter
+    from bot.cli.render import StatementPrinter
 
     printer = StatementPrinter(click.echo)
 
@@ -177,8 +177,8 @@ def ask_command(settings: Settings, progress: Progress, question, k, model, extr
 @common_options
 def chat_command(settings: Settings, progress: Progress, k, model, extractive):
     """Ask questions one after another; follow-ups use the conversation. Ctrl-D or 'exit' quits."""
-    from bot.condense import Turn
-    from bot.render import StatementPrinter
+    from bot.answer.condense import Turn
+    from bot.cli.render import StatementPrinter
 
     answerer = _answerer(settings, progress)
     history: list[Turn] = []
@@ -211,8 +211,8 @@ def chat_command(settings: Settings, progress: Progress, k, model, extractive):
 @common_options
 def eval_command(settings: Settings, progress: Progress, file, k, model, extractive, as_json):
     """Measure citation accuracy on FILE (JSON Lines: question, sources, keys, answerable)."""
-    from bot.evaluate import load_questions, run_eval
-    from bot.render import eval_table
+    from bot.answer.evaluate import load_questions, run_eval
+    from bot.cli.render import eval_table
 
     if model and extractive:
         raise click.UsageError("--model and --extractive exclude each other")
@@ -234,7 +234,7 @@ def discord_command(settings: Settings, progress: Progress, model, extractive):
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
         fail("DISCORD_TOKEN is not set; create a bot token in the Discord Developer Portal (see README)")
-    from bot.discord_run import run
+    from bot.discord.run import run
 
     run(settings, token, progress, note)
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer_type import analyse, novel_match, question_entities
-from bot.injection import is_instruction
-from bot.records import Sentence
+from bot.answer.answer_type import analyse, novel_match, question_entities
+from bot.answer.injection import is_instruction
+from bot.answer.records import Sentence
 from index.analyzer import Analyzer
 from index.models import Hit
 from index.text import fold, sentence_spans

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.grounding import ground
+from bot.answer.grounding import ground
 from index.analyzer import Analyzer
 from index.errors import InputError
 from index.loader import KINDS, SkipFile, article_text
@@ -187,4 +187,4 @@ def run_eval(answerer, items: list[EvalQuestion], progress: Progress | None = No
             records.append(judge(item, answer, time.perf_counter() - started, first[0] if first else None,
                                  answerer.searcher.analyzer))
             bar.update(1)
-    return {"metrics": summarize(records, answerer.settings.k), "questions": records}
+    return {"metrics": summarize(records, answerer.settings.retrieval.k), "questions": records}

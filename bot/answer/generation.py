@@ -6,14 +6,14 @@ import re
 from pathlib import Path
 from typing import Iterator
 
-from bot.grammar import MAX_TEXT, answer_grammar
-from bot.injection import is_instruction
-from bot.language import NAMES
-from bot.llm import Generator
-from bot.prompting import Prompts, passages_block
-from bot.records import DraftCitation, DraftStatement, Sentence
+from bot.answer.grammar import MAX_TEXT, answer_grammar
+from bot.answer.injection import is_instruction
+from bot.answer.language import NAMES
+from bot.llm.base import Generator
+from bot.answer.prompting import Prompts, passages_block
+from bot.answer.records import DraftCitation, DraftStatement, Sentence
 from index.models import Hit
-from index.settings import Settings
+from bot.settings import Settings
 
 # "[3][7] statement text": the ids that open a line are the sentences it cites. The model names
 # its evidence first, then writes what it says (a small model then tends to stay close to it).
@@ -37,7 +37,7 @@ def answer_messages(prompts: Prompts, question: str, language: str, sentences: l
     return [
         {"role": "system", "content": prompts.render(
             "answer_system", language=NAMES.get(language, "the question's language"),
-            max_statements=settings.max_statements)},
+            max_statements=settings.answer.max_statements)},
         {"role": "user", "content": prompts.render("answer_user", passages=passages_block(sentences, titles),
                                                    question=question)},
     ]
@@ -50,7 +50,7 @@ def fit_to_context(generator: Generator, prompts: Prompts, question: str, langua
     Returns the messages, the sentences kept (possibly none: then there is nothing to ask) and
     the prompt's tokens.
     """
-    budget = generator.n_ctx - settings.max_tokens
+    budget = generator.n_ctx - settings.model.max_tokens
     kept = list(sentences)
     while True:
         messages = answer_messages(prompts, question, language, kept, hits, settings)
@@ -116,16 +116,16 @@ def stream_drafts(generator: Generator, messages: list[dict], kept: list[Sentenc
                   problems: list[str]) -> Iterator[DraftStatement]:
     """Ask the model; yield each (unverified) statement as soon as its line is complete."""
     grammar = None
-    if settings.quote_mode == "sentences":
-        grammar = answer_grammar(len(kept), settings.max_statements, settings.min_statements)
+    if settings.answer.quote_mode == "sentences":
+        grammar = answer_grammar(len(kept), settings.answer.max_statements, settings.answer.min_statements)
     seen: set[str] = set()
-    lines = split_lines(generator.stream(messages, grammar, settings.max_tokens))
+    lines = split_lines(generator.stream(messages, grammar, settings.model.max_tokens))
     try:
         for line in lines:
             draft = parse_line(line, kept, problems)
             if draft is None:
                 continue
-            if draft.text in seen or len(seen) == settings.max_statements:
+            if draft.text in seen or len(seen) == settings.answer.max_statements:
                 return  # a model repeating itself has nothing more to say
             seen.add(draft.text)
             yield draft

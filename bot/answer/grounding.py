@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer_type import MONTHS, NUMBER_WORDS
+from bot.answer.answer_type import MONTHS, NUMBER_WORDS
 from index.analyzer import Analyzer
 from index.text import fold
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.language import message
-from bot.records import Answer
+from bot.answer.language import message
+from bot.answer.records import Answer
 
 CONTENT_LIMIT = 2000
 EMBED_TOTAL = 6000

@@ -45,7 +45,7 @@ def answer_text(answer, shown: int = 0) -> str:
 
     `shown`: statements already printed as they arrived (streaming); they are not repeated.
     """
-    from bot.language import message
+    from bot.answer.language import message
 
     if answer.mode == "llm" and not answer.fallback and answer.statements:
         lines = [textwrap.fill(s.display, width=100) for s in answer.statements[shown:]]

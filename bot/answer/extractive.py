@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.records import DraftCitation, DraftStatement, Sentence
+from bot.answer.records import DraftCitation, DraftStatement, Sentence
 from index.analyzer import Analyzer
 
 # A further quote must be at least this fraction as likely as the best one to be shown.

@@ -1,0 +1,1 @@
+"""The answering pipeline: retrieve → select sentences → generate → verify quotes → ground statements."""

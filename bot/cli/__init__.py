@@ -1,0 +1,5 @@
+"""The `citebot` command line: parses input, formats output, maps errors to exit codes."""
+
+from bot.cli.main import cli, main
+
+__all__ = ["cli", "main"]

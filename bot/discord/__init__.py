@@ -1,0 +1,1 @@
+"""The Discord bot: slash command, mentions, threads and direct messages over the answering pipeline."""

@@ -1,0 +1,74 @@
+"""The application's settings tree: the index layer's sections plus answering, model and Discord.
+
+Secrets (DISCORD_TOKEN) never live here: they are read from the environment where they are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from index.settings import PROJECT_ROOT, Float, Folder, Int, SearchSettings, Section, load
+
+
+def _calibrated(value: Any) -> Any:
+    # An empty environment variable or "calibrated" means: use the fitted threshold.
+    if isinstance(value, str) and value.strip().lower() in ("", "calibrated", "none"):
+        return None
+    return value
+
+
+class AnswerSettings(Section):
+    """How answers are built, verified and cut."""
+
+    extractive: bool = False
+    max_statements: Int = Field(3, ge=1, le=10)
+    min_statements: Int = Field(0, ge=0, le=10)
+    max_sentences: Int = Field(12, ge=1, le=50)  # sentences shown to the model, best supported first
+    quote_mode: Literal["sentences", "free"] = "sentences"
+    # None: the threshold calibrated with the support model (bot/answer/support_model.json).
+    abstain_threshold: Annotated[Float | None, BeforeValidator(_calibrated)] = Field(None, gt=0, lt=1)
+    prompts_dir: Folder = PROJECT_ROOT / "prompts"
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> Self:
+        if self.min_statements > self.max_statements:
+            raise ValueError("min_statements must not exceed max_statements")
+        return self
+
+
+class ModelSettings(Section):
+    """The language model: a GGUF file run by llama.cpp in process."""
+
+    model: str = ""  # a GGUF path; empty: the default model, downloaded when allowed
+    model_repo: str = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"
+    model_file: str = "qwen2.5-1.5b-instruct-q4_k_m.gguf"
+    download: bool = True
+    n_ctx: Int = Field(4096, ge=512, le=262_144)
+    n_threads: Int = Field(0, ge=0, le=512)  # 0: llama.cpp picks
+    max_tokens: Int = Field(600, ge=16, le=32_768)
+
+
+class DiscordSettings(Section):
+    """The Discord bot; the token comes from DISCORD_TOKEN only."""
+
+    discord_guild: Int = Field(0, ge=0)  # 0: commands are synced globally, on request
+    discord_queue: Int = Field(8, ge=1, le=1000)
+    discord_cooldown: Float = Field(5.0, ge=0, le=3600)
+
+
+class Settings(SearchSettings):
+    """Every tunable of citebot, in sections."""
+
+    answer: AnswerSettings = AnswerSettings()
+    model: ModelSettings = ModelSettings()
+    discord: DiscordSettings = DiscordSettings()
+
+
+def load_settings(flags: Mapping[str, Any] | None = None, config: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from defaults < TOML file < CITEBOT_* environment < flags; ConfigError when invalid."""
+    return load(Settings, flags, config, environ)
