@@ -18,6 +18,7 @@ from index.builder import check_compatible
 from index.embedder import Embedder
 from index.errors import IndexMismatchError, IndexMissingError, InputError
 from index.models import Hit, SearchResult
+from index.question import admit_question
 from index.reader import IndexReader
 from index.settings import SearchSettings
 
@@ -25,14 +26,8 @@ MODES = ("hybrid", "lexical", "dense")
 
 
 def check_question(question: str, settings: SearchSettings) -> str:
-    """Reject empty and oversized questions; return the stripped question."""
-    question = (question or "").strip()
-    if not question:
-        raise InputError("the question is empty")
-    if len(question) > settings.retrieval.max_question_chars:
-        raise InputError(f"the question is too long ({len(question)} characters, "
-                         f"at most {settings.retrieval.max_question_chars})")
-    return question
+    """Admit a question under the retrieval settings' length limit."""
+    return admit_question(question, settings.retrieval.max_question_chars)
 
 
 def _zscore(values: np.ndarray, mean: float, std: float) -> np.ndarray:
