@@ -16,10 +16,11 @@ from index.settings import SearchSettings
 
 
 def open_searcher(settings: SearchSettings, progress: Progress | None = None,
-                  notify: Callable[[str], None] = lambda message: None) -> Searcher:
+                  notify: Callable[[str], None] = lambda message: None,
+                  embedder: Embedder | None = None) -> Searcher:
     """A Searcher on the live index; with none yet, index the default corpus first."""
     store.check_home(Path(settings.index.home), create=False)
-    embedder = Embedder(settings.index.embed_model, settings.index.embed_batch)
+    embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
     try:
         return Searcher.open(settings, embedder)
     except IndexMissingError:

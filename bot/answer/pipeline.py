@@ -16,6 +16,7 @@ from bot.answer.prompting import Prompts
 from bot.answer.records import Answer, Citation, Statement
 from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
 from bot.answer.verify import Verified, Verifier, verify
+from index.embedder import Embedder
 from index.progress import Progress
 from index.search import Searcher, check_question
 from index.service import open_searcher
@@ -41,11 +42,12 @@ class Answerer:
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
-             notify: Callable[[str], None] = lambda message: None) -> "Answerer":
+             notify: Callable[[str], None] = lambda message: None,
+             embedder: Embedder | None = None) -> "Answerer":
         """Open the index (building it if needed) and the model; no model means extractive mode."""
         prompts = Prompts.load(settings.answer.prompts_dir)  # fail on a bad template before slow loading
         path = None if settings.answer.extractive else find_model(settings, notify)
-        searcher = open_searcher(settings, progress, notify)
+        searcher = open_searcher(settings, progress, notify, embedder)
         generator = None
         if not settings.answer.extractive:
             if path is None:
