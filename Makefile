@@ -31,25 +31,25 @@ ask: $(STAMP)
 bench: bench-retrieval bench-citations bench-speed bench-scale bench-llm-quality
 
 bench-citations: $(STAMP)
-	$(BIN)/python scripts/bench_citations.py
+	$(BIN)/python -m bot.bench.citations
 
 bench-retrieval: $(STAMP)
-	$(BIN)/python scripts/bench_retrieval.py $(PIAF)
+	$(BIN)/python -m bot.bench.retrieval $(PIAF)
 
 bench-speed: $(STAMP)
-	$(BIN)/python scripts/bench_speed.py $(PIAF)
+	$(BIN)/python -m bot.bench.speed $(PIAF)
 
 bench-scale: $(STAMP)
-	$(BIN)/python scripts/bench_scale.py --piaf $(PIAF)
+	$(BIN)/python -m bot.bench.scale --piaf $(PIAF)
 
 # The real model (Gemma 3 270M from PyPI) against extractive mode: quality and speed, one run.
 bench-llm-quality: $(STAMP)
-	$(BIN)/python scripts/bench_llm_quality.py $(PIAF)
+	$(BIN)/python -m bot.bench.llm_quality $(PIAF)
 
 # Refit the sentence-support model on PIAF, then the abstention threshold on the dev questions.
 calibrate: $(STAMP)
-	$(BIN)/python scripts/calibrate_support.py $(PIAF) --write
-	$(BIN)/python scripts/calibrate_threshold.py
+	$(BIN)/python -m bot.bench.calibrate_support $(PIAF) --write
+	$(BIN)/python -m bot.bench.calibrate_threshold
 
 clean-index:
 	rm -rf .citebot

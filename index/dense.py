@@ -48,7 +48,7 @@ def load_faiss(path: Path):
     import faiss
 
     # One query at a time is too little work to split: two OpenMP threads made single-query
-    # search 1.6-6x slower here (scripts/bench_scale.py).
+    # search 1.6-6x slower here (bot/bench/scale.py).
     faiss.omp_set_num_threads(1)
     index = faiss.read_index(str(path))
     if hasattr(index, "hnsw"):

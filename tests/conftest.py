@@ -72,7 +72,7 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: 
 @pytest.fixture(scope="session")
 def tiny_gguf(tmp_path_factory) -> Path:
     """A tiny random-weight llama GGUF generated for this test session."""
-    from gguf_factory import write_llama_gguf
+    from bot.llm.tiny_gguf import write_llama_gguf
 
     return write_llama_gguf(tmp_path_factory.mktemp("model") / "tiny-random.gguf")
 

@@ -1,6 +1,6 @@
 """Fit the sentence-support model and the abstention threshold on PIAF v1.1.
 
-    python scripts/calibrate_support.py ../shared/datasets/piaf/piaf-v1.1.json [--questions N]
+    python -m bot.bench.calibrate_support ../shared/datasets/piaf/piaf-v1.1.json [--questions N]
 
 For each PIAF question (even positions train, odd positions test) the hybrid search returns
 five passages; a sentence is positive when it comes from the gold context and contains a gold
@@ -19,25 +19,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bot.answer.support import (
+    FEATURES,
+    MODEL_PATH,
+    SupportModel,
+    SupportScorer,
+    candidate_sentences,
+)
+from bot.bench.doc import write_section
+from bot.bench.piaf import load_piaf, write_corpus
+from bot.bench.retrieval import BatchEmbedder
+from bot.settings import Settings
+from index.builder import build_index
+from index.errors import IndexMismatchError
+from index.progress import Progress
+from index.search import Searcher
+from index.text import fold, normalize_for_match
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from bench_retrieval import BatchEmbedder  # noqa: E402
-from benchdoc import write_section  # noqa: E402
-from piaf import load_piaf, write_corpus  # noqa: E402
-
-from bot.answer.support import FEATURES, MODEL_PATH, SupportModel, SupportScorer, candidate_sentences  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.errors import IndexMismatchError  # noqa: E402
-from index.progress import Progress  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from index.text import fold, normalize_for_match  # noqa: E402
 
 
 def _norm(text: str) -> str:
@@ -62,7 +65,7 @@ def collect(searcher, scorer, questions, gold_paths, k, progress):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.calibrate_support", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path)
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"))
     parser.add_argument("--questions", type=int, default=3000, help="evenly spaced sample size")
@@ -103,12 +106,12 @@ def main() -> None:
     report = evaluate(rows, p, args.false_abstain)
     print(json.dumps(report, indent=1))
     if args.write:
-        # The abstention threshold itself is set by scripts/calibrate_threshold.py on news questions.
+        # The abstention threshold itself is set by bot/bench/calibrate_threshold.py on news questions.
         old = json.loads(MODEL_PATH.read_text(encoding="utf-8")) if MODEL_PATH.exists() else {}
         MODEL_PATH.write_text(json.dumps({
             "weights": dict(zip(FEATURES, map(float, model.coef_[0]))), "bias": float(model.intercept_[0]),
             "threshold": old.get("threshold", report["threshold"]),
-            "fitted_on": "PIAF v1.1, scripts/calibrate_support.py",
+            "fitted_on": "PIAF v1.1, bot/bench/calibrate_support.py",
             "piaf_held_out": report["test"], "piaf_threshold": report["threshold"],
             **{k: v for k, v in old.items() if k.startswith("threshold_")}}, indent=1) + "\n", encoding="utf-8")
         write_section("calibration", _doc(report, len(questions)))
@@ -148,7 +151,7 @@ def _doc(report: dict, n: int) -> str:
     t = report["test"]
     return f"""## Sentence support model (fitted on PIAF)
 
-`python scripts/calibrate_support.py ../shared/datasets/piaf/piaf-v1.1.json --write`
+`python -m bot.bench.calibrate_support ../shared/datasets/piaf/piaf-v1.1.json --write`
 
 A logistic regression over the features of `bot/support.py`, fitted on {n} PIAF questions (even
 positions; odd positions held out). On PIAF alone, a threshold of {report['threshold']} would give at

@@ -1,6 +1,6 @@
 """Set the abstention threshold on a development question file (not the test file).
 
-    python scripts/calibrate_threshold.py [tests/data/questions_seeds_dev.jsonl] [--corpus seeds]
+    python -m bot.bench.calibrate_threshold [tests/data/questions_seeds_dev.jsonl] [--corpus seeds]
 
 Runs the real extractive pipeline on every question and records its support (the best sentence's
 probability). The threshold is the midpoint, in log-odds, of the widest gap that abstains on as
@@ -11,23 +11,21 @@ many unanswerable questions as possible while no answerable question abstains
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import write_section  # noqa: E402
-
-from bot.answer.pipeline import Answerer  # noqa: E402
-from bot.answer.support import MODEL_PATH  # noqa: E402
-from index.builder import build_index  # noqa: E402
+from bot.answer.pipeline import Answerer
+from bot.answer.support import MODEL_PATH
+from bot.bench.doc import write_section
 from bot.settings import Settings
-from index.settings import PROJECT_ROOT  # noqa: E402
+from index.builder import build_index
+from index.settings import PROJECT_ROOT
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def logit(p: float) -> float:
@@ -38,7 +36,7 @@ def logit(p: float) -> float:
 def choose(answerable: list[float], unanswerable: list[float], max_false: float) -> tuple[float, int, int]:
     """(threshold, false abstentions, unanswerable answered) by the rule in the module doc."""
     points = sorted({logit(x) for x in answerable + unanswerable})
-    cuts = [points[0] - 1.0] + [(a + b) / 2 for a, b in zip(points, points[1:])] + [points[-1] + 1.0]
+    cuts = [points[0] - 1.0] + [(a + b) / 2 for a, b in itertools.pairwise(points)] + [points[-1] + 1.0]
     allowed = int(max_false * len(answerable))
     best = None
     for cut in cuts:
@@ -55,7 +53,7 @@ def choose(answerable: list[float], unanswerable: list[float], max_false: float)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.calibrate_threshold", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("questions", nargs="?", type=Path, default=PROJECT_ROOT / "tests/data/questions_seeds_dev.jsonl")
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "seeds")
     parser.add_argument("--max-false-abstain", type=float, default=0.0)
@@ -77,7 +75,7 @@ def main() -> None:
           f"{len(unanswerable) - answered}/{len(unanswerable)} unanswerable abstain")
     write_section("threshold", f"""## Abstention threshold (calibrated on development questions)
 
-`python scripts/calibrate_threshold.py tests/data/questions_seeds_dev.jsonl`
+`python -m bot.bench.calibrate_threshold tests/data/questions_seeds_dev.jsonl`
 
 citebot abstains, without calling a language model, when the best retrieved sentence's support
 probability is below the threshold. It is set on a development file of {len(rows)} questions over

@@ -1,31 +1,32 @@
 """Citation accuracy of extractive mode on the project's question files, through `citebot eval`.
 
-    python scripts/bench_citations.py [tests/data/questions_seeds.jsonl ...]
+    python -m bot.bench.citations [tests/data/questions_seeds.jsonl ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import machine, write_section  # noqa: E402
-
-from bot.answer.evaluate import load_questions, run_eval  # noqa: E402
-from bot.answer.pipeline import Answerer  # noqa: E402
-from index.builder import build_index  # noqa: E402
+from bot.answer.evaluate import load_questions, run_eval
+from bot.answer.pipeline import Answerer
+from bot.bench.doc import machine, write_section
 from bot.settings import Settings
-from index.settings import PROJECT_ROOT  # noqa: E402
+from index.builder import build_index
+from index.settings import PROJECT_ROOT
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl"]
 
 
 def main() -> None:
-    files = sys.argv[1:] or FILES
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.citations", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", default=FILES,
+                        help="question files, relative to the project root (default: both seeds files)")
+    files = parser.parse_args().files
     with tempfile.TemporaryDirectory() as home:
         settings = Settings().replace(home=Path(home), extractive=True)
         build_index(settings, [PROJECT_ROOT / "seeds"])
@@ -36,7 +37,7 @@ def main() -> None:
     rows = "\n".join(f"| {n} | " + " | ".join(str(reports[f][n]) for f in files) + " |" for n in names)
     text = f"""## Citation accuracy (extractive mode, seeds/)
 
-`python scripts/bench_citations.py` — the same numbers as `citebot eval FILE --extractive`.
+`python -m bot.bench.citations` — the same numbers as `citebot eval FILE --extractive`.
 `questions_seeds.jsonl` is the test file; `questions_seeds_dev.jsonl` calibrated the threshold.
 Machine: {machine()}.
 

@@ -7,7 +7,9 @@ import platform
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+from index.settings import PROJECT_ROOT
+
+DOC = PROJECT_ROOT / "docs" / "BENCHMARKS.md"
 HEADER = "# Benchmarks\n\nEvery section is written by the script named in it; rerun it to refresh the numbers.\n"
 
 
@@ -32,7 +34,7 @@ def write_section(name: str, body: str, doc: Path = DOC) -> None:
     """Insert or replace the section delimited by <!-- name:start --> ... <!-- name:end -->."""
     text = doc.read_text(encoding="utf-8") if doc.exists() else HEADER
     block = f"<!-- {name}:start -->\n{body.rstrip()}\n<!-- {name}:end -->"
-    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
+    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text, encoding="utf-8")

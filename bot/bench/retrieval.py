@@ -1,6 +1,6 @@
 """Retrieval quality on PIAF v1.1: BM25 only, dense only and the shipped hybrid, in one run.
 
-    python scripts/bench_retrieval.py ../shared/datasets/piaf/piaf-v1.1.json [--limit N]
+    python -m bot.bench.retrieval ../shared/datasets/piaf/piaf-v1.1.json [--limit N]
 
 Every PIAF context becomes one article file; the corpus is indexed with the real pipeline
 (chunking, embedding, FAISS, BM25) and each question must find its context among the hits.
@@ -16,18 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bot.bench.doc import machine, write_section
+from bot.bench.piaf import load_piaf, write_corpus
+from bot.settings import Settings
+from index.builder import build_index
+from index.embedder import Embedder
+from index.errors import IndexMismatchError
+from index.progress import Progress
+from index.search import Searcher, fuse
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import machine, write_section  # noqa: E402
-from piaf import load_piaf, write_corpus  # noqa: E402
-
-from index.builder import build_index  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
-from index.errors import IndexMismatchError  # noqa: E402
-from index.progress import Progress  # noqa: E402
-from index.search import Searcher, fuse  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 
 CUTOFFS = (1, 5, 10)
 
@@ -35,7 +33,9 @@ CUTOFFS = (1, 5, 10)
 class BatchEmbedder(Embedder):
     """Embeds known texts (all questions) in one batch up front, then serves them from memory."""
 
-    cache: dict = {}
+    def __init__(self, name: str, batch_size: int = 32) -> None:
+        super().__init__(name, batch_size)
+        self.cache: dict = {}
 
     def prime(self, texts: list[str]) -> None:
         texts = sorted(set(texts))
@@ -101,7 +101,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.retrieval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path, help="path to piaf-v1.1.json")
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"),
                         help="where the corpus files and the index go (reused between runs)")
@@ -114,7 +114,7 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.no_doc:
-        command = "python scripts/bench_retrieval.py ../shared/datasets/piaf/piaf-v1.1.json" + (
+        command = "python -m bot.bench.retrieval ../shared/datasets/piaf/piaf-v1.1.json" + (
             f" --limit {args.limit}" if args.limit else "")
         write_section("retrieval", f"""## Retrieval quality on PIAF v1.1
 

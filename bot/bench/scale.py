@@ -1,7 +1,7 @@
 """Scale: exact against approximate FAISS search at 100k+ chunks, and the whole pipeline at that size.
 
-    python scripts/bench_scale.py [--n 120000] [--queries 1000] [--chunks 100000] [--questions 300]
-                                  [--piaf ../shared/datasets/piaf/piaf-v1.1.json] [--skip-e2e] [--no-doc]
+    python -m bot.bench.scale [--n 120000] [--queries 1000] [--chunks 100000] [--questions 300]
+                              [--piaf ../shared/datasets/piaf/piaf-v1.1.json] [--skip-e2e] [--no-doc]
 
 Part A (index only): seeded clustered unit vectors stand in for sentence embeddings; exact
 `IndexFlatIP`, the shipped HNSW (index/dense.py) and an IVF index are compared for build time,
@@ -23,21 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bot.bench.doc import write_section
+from bot.bench.piaf import load_piaf, write_corpus
+from bot.bench.scale_data import HashEmbedder, chunk_count, write_filler
+from bot.bench.scale_index import part_a
+from bot.bench.scale_report import command_line, e2e_table, index_table, render
+from bot.settings import Settings
+from index import dense
+from index.builder import build_index
+from index.progress import Progress
+from index.reader import IndexReader
+from index.search import Searcher
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import write_section  # noqa: E402
-from piaf import load_piaf, write_corpus  # noqa: E402
-from scale_data import HashEmbedder, chunk_count, write_filler  # noqa: E402
-from scale_index import part_a  # noqa: E402
-from scale_report import command_line, e2e_table, index_table, render  # noqa: E402
-
-from index import dense  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.progress import Progress  # noqa: E402
-from index.reader import IndexReader  # noqa: E402
-from index.search import Searcher  # noqa: E402
-from bot.settings import Settings  # noqa: E402
 
 
 def folder_bytes(folder: Path) -> int:
@@ -113,7 +111,7 @@ def int_list(text: str) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=120_000, help="vectors in the index-only comparison")
     parser.add_argument("--queries", type=int, default=1000, help="queries in the index-only part")
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads for the index-only searches")

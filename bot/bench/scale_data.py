@@ -1,4 +1,4 @@
-"""Synthetic data of bench_scale.py: clustered unit vectors, a hashing embedder, French filler articles."""
+"""Synthetic data of bot.bench.scale: clustered unit vectors, a hashing embedder, French filler articles."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.settings import Settings
 from index.chunker import chunk_spans
 from index.loader import load_article
-from bot.settings import Settings
 from index.text import sentence_spans
 
 DIM = 384

@@ -1,4 +1,4 @@
-"""Part A of bench_scale.py: exact, HNSW and IVF FAISS indexes on synthetic vectors, timed and scored."""
+"""Part A of bot.bench.scale: exact, HNSW and IVF FAISS indexes on synthetic vectors, timed and scored."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scale_data import DIM, mixture
-
+from bot.bench.scale_data import DIM, mixture
 from index import dense
 
 K = 10

@@ -1,4 +1,4 @@
-"""Markdown of bench_scale.py: the two tables, the verdict on index/dense.py's rule, the docs section."""
+"""Markdown of bot.bench.scale: the two tables, the verdict on index/dense.py's rule, the docs section."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import textwrap
 
 import numpy as np
 
-from benchdoc import machine
-from scale_data import CLUSTER_RANK, CLUSTERS, DIM
-from scale_index import K
-
+from bot.bench.doc import machine
+from bot.bench.scale_data import CLUSTER_RANK, CLUSTERS, DIM
+from bot.bench.scale_index import K
 from index import dense
 
 # The verdict in the docs: one exact search at EXACT_LIMIT chunks may take this long (p95), small
@@ -44,8 +43,8 @@ def e2e_table(b: dict) -> str:
              ("first search (opens the index)", f"{b['first_ms']:.0f} ms")]
     for threads, ms in b["timings"].items():
         label = "FAISS default" if threads == b["default_threads"] else "set to"
-        lines.append((f"hybrid search p50 / p95, {b['questions']} PIAF questions, {label} {threads} OpenMP "
-                      f"thread{'s' if threads > 1 else ''}",
+        lines.append(((f"hybrid search p50 / p95, {b['questions']} PIAF questions, {label} {threads} OpenMP "
+                       f"thread{'s' if threads > 1 else ''}"),
                       f"{np.percentile(ms, 50):.1f} / {np.percentile(ms, 95):.1f} ms"))
     return "| end to end | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in lines)
 
@@ -91,8 +90,8 @@ def threads_note(b: dict) -> str:
 
 
 def command_line(args, parser: argparse.ArgumentParser) -> str:
-    """The command that reproduces this run: the script and every option changed from its default."""
-    parts = ["python scripts/bench_scale.py"]
+    """The command that reproduces this run: the module and every option changed from its default."""
+    parts = ["python -m bot.bench.scale"]
     for name, value in vars(args).items():
         if name == "no_doc" or value == parser.get_default(name):
             continue

@@ -1,6 +1,6 @@
 """Indexing throughput, re-index cost, query latency (warm and cold) and extractive quality on PIAF.
 
-    python scripts/bench_speed.py ../shared/datasets/piaf/piaf-v1.1.json [--parts indexing,latency,extractive]
+    python -m bot.bench.speed ../shared/datasets/piaf/piaf-v1.1.json [--parts indexing,latency,extractive]
 
 All comparisons are measured in one run on the same machine, so read the ratios, not the seconds.
 """
@@ -18,21 +18,19 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from benchdoc import machine, write_section  # noqa: E402
-from piaf import load_piaf, write_corpus  # noqa: E402
-
-from bot.answer.evaluate import has_key  # noqa: E402
-from bot.answer.pipeline import Answerer  # noqa: E402
-from index.builder import build_index, index_text  # noqa: E402
-from index.chunker import chunk_spans  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
-from index.errors import IndexMismatchError  # noqa: E402
-from index.loader import discover, load_article  # noqa: E402
+from bot.answer.evaluate import has_key
+from bot.answer.pipeline import Answerer
+from bot.bench.doc import machine, write_section
+from bot.bench.piaf import load_piaf, write_corpus
 from bot.settings import Settings
-from index.settings import PROJECT_ROOT  # noqa: E402
+from index.builder import build_index, index_text
+from index.chunker import chunk_spans
+from index.embedder import Embedder
+from index.errors import IndexMismatchError
+from index.loader import discover, load_article
+from index.settings import PROJECT_ROOT
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CITEBOT = [sys.executable, "-m", "bot"]
 
@@ -76,7 +74,7 @@ def bench_indexing(corpus: Path, work: Path) -> str:
     n = report.chunks
     return f"""## Indexing throughput
 
-`python scripts/bench_speed.py PIAF --parts indexing` — {report.articles} PIAF contexts, {n} chunks.
+`python -m bot.bench.speed PIAF --parts indexing` — {report.articles} PIAF contexts, {n} chunks.
 
 | measure | seconds | chunks/s |
 |---|---|---|
@@ -117,7 +115,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
     table = "\n".join(f"| {name} | {len(v)} | {pct(v, 50) * 1000:.0f} | {pct(v, 95) * 1000:.0f} |" for name, v in rows)
     return f"""## Query latency
 
-`python scripts/bench_speed.py PIAF --parts latency` — index of the {searcher.reader.article_count()} PIAF
+`python -m bot.bench.speed PIAF --parts latency` — index of the {searcher.reader.article_count()} PIAF
 contexts ({searcher.reader.size} chunks), PIAF questions, k = {settings.retrieval.k}.
 
 | query | n | p50 ms | p95 ms |
@@ -144,7 +142,7 @@ def import_profile(home: str, question: str) -> str:
     """Cumulative import times of the heaviest top-level packages of a cold search."""
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "bot", "search", question, "--home", home,
                            "--quiet"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                          check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     top: dict[str, int] = {}
     for line in proc.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\s*)(\S+)", line)
@@ -177,7 +175,7 @@ def bench_extractive(piaf: Path, work: Path, sample: int) -> str:
     n = len(chosen)
     return f"""## Extractive answers on PIAF
 
-`python scripts/bench_speed.py PIAF --parts extractive` — a fixed random sample (seed 0) of {n} PIAF
+`python -m bot.bench.speed PIAF --parts extractive` — a fixed random sample (seed 0) of {n} PIAF
 questions, extractive mode over the whole PIAF corpus (k = {settings.retrieval.k}).
 
 | measure | share |
@@ -189,7 +187,7 @@ questions, extractive mode over the whole PIAF corpus (k = {settings.retrieval.k
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path)
     parser.add_argument("--parts", default="indexing,latency,extractive")
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench"))

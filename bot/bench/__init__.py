@@ -1,0 +1,1 @@
+"""Benchmarks and calibrations, each run as `python -m bot.bench.<name>`; they write docs/BENCHMARKS.md."""
