@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test ask install bench bench-retrieval bench-citations bench-speed bench-scale bench-llm-quality calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-scale bench-llm-quality calibrate clean-index
 
 install: $(STAMP)
 
@@ -21,6 +21,14 @@ $(STAMP): pyproject.toml scripts/install_llama.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# In-process tests only: no subprocess, no real language model (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not subprocess" -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot index tests
+	$(BIN)/mypy
 
 # make ask Q="Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 ask: $(STAMP)

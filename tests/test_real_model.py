@@ -17,6 +17,8 @@ from bot.answer.pipeline import Answerer
 
 from conftest import DATA, run_cli
 
+pytestmark = pytest.mark.slow  # Gemma 3 270M through the whole pipeline: minutes, not seconds
+
 FILES = ["questions_seeds.jsonl", "questions_seeds_dev.jsonl"]
 
 
