@@ -1,4 +1,4 @@
-"""dpytest, extended with what it lacks for citebot: threads, and a record of allowed_mentions."""
+"""dpytest, extended with what it lacks for citebot: threads, command syncs, and a record of allowed_mentions."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class Recorder:
     sent: list[Sent] = field(default_factory=list)
     edits: list[Sent] = field(default_factory=list)
     threads: list[int] = field(default_factory=list)
+    syncs: list[tuple[str, int | None, list[str]]] = field(default_factory=list)  # ("global" | "guild", id, names)
 
 
 def install(monkeypatch) -> Recorder:
@@ -49,8 +50,9 @@ def install(monkeypatch) -> Recorder:
         data = {
             "id": next(_ids), "guild_id": channel.guild.id, "parent_id": channel.id, "owner_id": self.state.user.id,
             "name": name, "type": discord.ChannelType.public_thread.value, "message_count": 0, "member_count": 1,
-            "rate_limit_per_user": 0, "thread_metadata": {"archived": False, "auto_archive_duration": auto_archive_duration,
-                                                          "archive_timestamp": "2026-01-01T00:00:00+00:00", "locked": False},
+            "rate_limit_per_user": 0,
+            "thread_metadata": {"archived": False, "auto_archive_duration": auto_archive_duration,
+                                "archive_timestamp": "2026-01-01T00:00:00+00:00", "locked": False},
         }
         self.state.parse_thread_create(data)
         recorder.threads.append(data["id"])
@@ -67,10 +69,33 @@ def install(monkeypatch) -> Recorder:
                                    payload.get("allowed_mentions")))
         return result
 
+    async def bulk_upsert_global_commands(self, application_id, payload):
+        recorder.syncs.append(("global", None, [c["name"] for c in payload]))
+        return [_registered(application_id, c) for c in payload]
+
+    async def bulk_upsert_guild_commands(self, application_id, guild_id, payload):
+        recorder.syncs.append(("guild", guild_id, [c["name"] for c in payload]))
+        return [{**_registered(application_id, c), "guild_id": guild_id} for c in payload]
+
+    # On the real client: the command tree keeps the HTTP client of the bot's construction, not dpytest's.
+    monkeypatch.setattr(discord.http.HTTPClient, "bulk_upsert_global_commands", bulk_upsert_global_commands)
+    monkeypatch.setattr(discord.http.HTTPClient, "bulk_upsert_guild_commands", bulk_upsert_guild_commands)
     monkeypatch.setattr(backend.FakeHttp, "send_message", send_message)
     monkeypatch.setattr(backend.FakeHttp, "edit_message", edit_message)
     monkeypatch.setattr(backend.FakeHttp, "start_thread_with_message", start_thread_with_message)
     return recorder
+
+
+def _registered(application_id, command: dict) -> dict:
+    """Discord's answer for one registered application command."""
+    return {"id": next(_ids), "application_id": application_id, "version": next(_ids), "type": 1,
+            "description": "", **command}
+
+
+def configure(bot: discord.Client, members: int) -> None:
+    """dpytest's configure, plus the application id that Discord gives at login (needed to sync commands)."""
+    dpytest.configure(bot, members=members)
+    bot._connection.application_id = bot.user.id
 
 
 def mention(bot: discord.Client, text: str) -> str:

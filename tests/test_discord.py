@@ -10,23 +10,23 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 import pytest_asyncio
+from conftest import ScriptedGenerator, sentence_id
+from discord_harness import FakeInteraction, configure, dpytest_intents, install, mention, say
 
+from bot.answer.pipeline import Answerer
+from bot.answer.records import Answer, Citation
 from bot.discord.bot import CitebotBot
 from bot.discord.format import CONTENT_LIMIT, split_text
 from bot.discord.worker import AnswerService
-from bot.answer.pipeline import Answerer
-from bot.answer.records import Answer, Citation
-from conftest import ScriptedGenerator, sentence_id
-
-from discord_harness import FakeInteraction, install, mention, say, dpytest_intents
 
 
-async def _make_bot(settings, answerer, queue=8, cooldown=0.0) -> CitebotBot:
-    bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown),
-                     AnswerService(answerer, queue), sync_commands=False, intents=dpytest_intents())
+async def _make_bot(settings, answerer, queue=8, cooldown=0.0, **changes) -> CitebotBot:
+    """The bot as `citebot discord` builds it (dependencies first), then set up as start() would."""
+    bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown, **changes),
+                     AnswerService(answerer, queue), intents=dpytest_intents())
     await bot._async_setup_hook()
+    configure(bot, members=6)
     await bot.setup_hook()
-    dpytest.configure(bot, members=6)
     return bot
 
 
@@ -321,16 +321,170 @@ def test_a_bad_token_or_no_network_fails_in_one_line_without_printing_the_token(
     assert last.startswith("citebot: error: ") and ("rejected the token" in last or "cannot reach Discord" in last)
 
 
-def test_a_token_discord_rejects_becomes_a_clear_error(monkeypatch, seeds_settings):
+@pytest.fixture
+def logging_setups(monkeypatch):
+    """Calls of discord.utils.setup_logging, recorded instead of adding handlers to the test process."""
+    calls = []
+    monkeypatch.setattr(discord.utils, "setup_logging", lambda **kwargs: calls.append(kwargs))
+    return calls
+
+
+def test_a_token_discord_rejects_becomes_a_clear_error_before_the_models_load(monkeypatch, seeds_settings,
+                                                                              logging_setups):
     from bot.discord import run as discord_run
     from index.progress import Progress
 
-    async def login(self, token):
+    async def static_login(self, token):  # what discord.py's HTTP client raises on a 401
         raise discord.LoginFailure("Improper token has been passed.")
 
-    monkeypatch.setattr(CitebotBot, "login", login)
+    def open_answerer(*args, **kwargs):
+        raise AssertionError("the models were loaded before the token was checked")
+
+    monkeypatch.setattr(discord.http.HTTPClient, "static_login", static_login)
+    monkeypatch.setattr(Answerer, "open", open_answerer)
     with pytest.raises(discord_run.DiscordError, match="rejected the token"):
         discord_run.run(seeds_settings, "bad-token", Progress(enabled=False), lambda m: None)
+
+
+class _StubAnswerer:
+    mode = "extractive"
+
+    def ask(self, question, history=None, on_statement=None):
+        raise AssertionError("no question expected")
+
+
+def test_the_bot_is_given_its_loaded_answerer_before_it_logs_in(monkeypatch, seeds_settings, logging_setups):
+    from bot.discord import run as discord_run
+    from index.progress import Progress
+
+    loaded = _StubAnswerer()
+    seen = []
+
+    async def static_login(self, token):  # the token check passes
+        return {}
+
+    async def login(self, token):
+        seen.append(self.service.answerer)
+        raise discord.LoginFailure("stop here")
+
+    monkeypatch.setattr(discord.http.HTTPClient, "static_login", static_login)
+    monkeypatch.setattr(Answerer, "open", lambda *args, **kwargs: loaded)
+    monkeypatch.setattr(CitebotBot, "login", login)
+    with pytest.raises(discord_run.DiscordError):
+        discord_run.run(seeds_settings, "token", Progress(enabled=False), lambda m: None)
+    assert seen == [loaded]
+
+
+def test_logging_goes_through_discords_own_setup(monkeypatch, seeds_settings, logging_setups):
+    import logging
+
+    from bot.discord import run as discord_run
+    from index.progress import Progress
+
+    async def static_login(self, token):
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    def basic_config(**kwargs):
+        raise AssertionError("logging.basicConfig bypasses discord.utils.setup_logging")
+
+    monkeypatch.setattr(discord.http.HTTPClient, "static_login", static_login)
+    monkeypatch.setattr(CitebotBot, "login", static_login)
+    monkeypatch.setattr(logging, "basicConfig", basic_config)
+    with pytest.raises(discord_run.DiscordError):
+        discord_run.run(seeds_settings, "bad-token", Progress(enabled=False), lambda m: None)
+    assert len(logging_setups) == 1
+
+
+async def test_starting_the_bot_registers_no_commands_with_discord(harness, extractive_answerer):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer(), discord_guild=1234)
+    assert bot.tree.get_command("ask") is not None
+    assert recorder.syncs == []
+
+
+@pytest.mark.parametrize("guild, synced", [(1234, ("guild", 1234, ["ask"])), (0, ("global", None, ["ask"]))])
+async def test_the_owner_registers_ask_by_mentioning_the_bot_with_sync(harness, extractive_answerer, guild, synced):
+    recorder, make = harness
+    model = CountingAnswerer()
+    bot = await make(extractive_answerer.settings, model, discord_guild=guild)
+    bot.owner_id = dpytest.get_config().members[0].id
+    await say(mention(bot, "sync"), member=0)
+    assert recorder.syncs == [synced]
+    reply = recorder.sent[-1].content
+    assert "/ask" in reply and (str(guild) in reply if guild else "globally" in reply)
+    assert not recorder.threads and model.questions == []  # a command, not a question
+
+
+async def test_a_sync_from_anyone_but_the_owner_is_ignored(harness, extractive_answerer):
+    from discord.ext import commands
+
+    recorder, make = harness
+    model = CountingAnswerer()
+    bot = await make(extractive_answerer.settings, model)
+    bot.owner_id = dpytest.get_config().members[0].id
+    with pytest.raises(commands.NotOwner):  # dpytest re-raises what the bot's on_command_error was given
+        await say(mention(bot, "sync"), member=1)
+    assert recorder.syncs == [] and recorder.sent == [] and model.questions == []
+
+
+async def test_a_sync_discord_refuses_is_explained_to_the_owner(harness, extractive_answerer, monkeypatch):
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer(), discord_guild=1234)
+    bot.owner_id = dpytest.get_config().members[0].id
+
+    async def missing_access(self, application_id, guild_id, payload):
+        raise discord.Forbidden(type("R", (), {"status": 403, "reason": "Forbidden"})(),
+                                {"code": 50001, "message": "Missing Access"})
+
+    monkeypatch.setattr(discord.http.HTTPClient, "bulk_upsert_guild_commands", missing_access)
+    await say(mention(bot, "sync"), member=0)
+    reply = recorder.sent[-1].content
+    assert "Missing Access" in reply and "CITEBOT_DISCORD_GUILD" in reply and "applications.commands" in reply
+
+
+async def _direct_message(member, text):
+    await say(text, channel=await member.create_dm(), member=member)
+
+
+async def test_direct_message_histories_are_forgotten_past_the_cap(harness, extractive_answerer, monkeypatch):
+    from bot.discord import bot as discord_bot
+
+    monkeypatch.setattr(discord_bot, "MAX_CONVERSATIONS", 3)
+    _, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer())
+    members = dpytest.get_config().members
+    for member in members[:5]:
+        await _direct_message(member, "Qui est John Kirby ?")
+    dms = [(await member.create_dm()).id for member in members[:5]]
+    assert list(bot.conversations) == dms[2:]  # the two oldest forgotten
+
+
+async def test_the_conversation_in_use_is_not_the_one_forgotten(harness, extractive_answerer, monkeypatch):
+    from bot.discord import bot as discord_bot
+
+    monkeypatch.setattr(discord_bot, "MAX_CONVERSATIONS", 3)
+    recorder, make = harness
+    bot = await make(extractive_answerer.settings, CountingAnswerer())
+    members = dpytest.get_config().members
+    await say(mention(bot, "Qui est John Kirby ?"), member=0)  # a thread, followed
+    thread = recorder.threads[0]
+    await _direct_message(members[1], "Qui est Vladimir Poutine ?")
+    await _direct_message(members[2], "Qui est Kim Jong-un ?")
+    channel = bot.get_channel(thread) or bot.guilds[0].get_thread(thread)
+    await say("Et ensuite ?", channel=channel, member=0)  # the thread is used again
+    await _direct_message(members[3], "Qui est Iouri Ouchakov ?")
+    assert thread in bot.conversations and len(bot.conversations) == 3
+    assert (await members[1].create_dm()).id not in bot.conversations
+
+
+async def test_a_question_with_control_characters_is_refused_before_the_model_and_opens_no_thread(
+        harness, extractive_answerer):
+    recorder, make = harness
+    model = CountingAnswerer()
+    bot = await make(extractive_answerer.settings, model)
+    await say(mention(bot, "Qui est\x07 John Kirby ?"))
+    assert not recorder.threads and model.questions == []
+    assert "control characters" in recorder.sent[-1].content
 
 
 TRAIN = "est parti dimanche soir de Pyongyang à bord d’un train blindé"
@@ -376,9 +530,9 @@ async def test_the_slash_command_edits_its_followup_as_statements_arrive(harness
 
 
 async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
+    from bot.answer.records import Statement
     from bot.discord import live as discord_live
     from bot.discord.format import Outgoing
-    from bot.answer.records import Statement
 
     clock = [100.0]
     real_sleep = asyncio.sleep
@@ -409,5 +563,5 @@ async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
         await real_sleep(0)
     await live.deliver([Outgoing("Réponse finale.")])
     times = [t for t, _ in shown]
-    assert all(later - earlier >= discord_live.EDIT_INTERVAL for earlier, later in zip(times, times[1:]))
+    assert all(later - earlier >= discord_live.EDIT_INTERVAL for earlier, later in zip(times, times[1:], strict=False))
     assert "Phrase 8. [1]" in " ".join(text for _, text in shown[:-1]) and shown[-1][1] == "Réponse finale."

@@ -1,7 +1,21 @@
 """The Discord interface: /ask, mentions, DMs and follow-ups in threads. No pipeline logic here.
 
-The bot is given its dependencies (settings and an AnswerService); questions are answered on
-the service's worker thread while the event loop keeps Discord's heartbeats going.
+The bot is given its dependencies (settings and an AnswerService over a loaded Answerer);
+questions are answered on the service's worker thread while the event loop keeps Discord's
+heartbeats going. What counts as a question is index.question.admit_question's rule, as in the
+CLI and the pipeline.
+
+Registering /ask with Discord ("syncing") is not done at each start: Discord rate-limits it
+and it only matters when the command changes. After inviting the bot, and after an upgrade that
+changes /ask, the bot's owner (the owner of the application in the Developer Portal, or a
+member of its team) sends it, while it runs, a message that mentions it followed by "sync":
+
+    @citebot sync
+
+in any channel the bot can read, or in a direct message. It registers /ask in the server whose
+id is CITEBOT_DISCORD_GUILD when that is set (usable there at once), else globally (can take up
+to an hour to appear everywhere), and replies with what it registered or why Discord refused.
+The command is ignored when anyone else sends it.
 """
 
 from __future__ import annotations
@@ -16,24 +30,25 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answer.condense import Turn
+from bot.answer.language import detect_language, message
 from bot.discord.format import Outgoing, render
 from bot.discord.live import NO_MENTIONS, LiveReply, send_all
 from bot.discord.worker import AnswerService, Cooldown, QueueFull
-from bot.answer.language import detect_language, message
 from bot.settings import Settings
+from index.errors import InputError
+from index.question import admit_question
 
 log = logging.getLogger("citebot.discord")
 MAX_TURNS = 10
-# Threads whose history is kept in memory; the oldest are forgotten past this (and no longer
-# followed: a new mention starts a new thread).
+# Conversations (threads and DMs) whose history is kept in memory; past this the least recently
+# used are forgotten (a forgotten thread is no longer followed: a new mention starts a new one).
 MAX_CONVERSATIONS = 1000
 
 
 class CitebotBot(commands.Bot):
     """A discord.py bot that answers through an AnswerService."""
 
-    def __init__(self, settings: Settings, service: AnswerService, sync_commands: bool = True,
-                 intents: discord.Intents | None = None) -> None:
+    def __init__(self, settings: Settings, service: AnswerService, *, intents: discord.Intents | None = None) -> None:
         if intents is None:
             intents = discord.Intents.default()
             intents.message_content = True  # privileged: needed to read questions addressed by mention
@@ -41,54 +56,63 @@ class CitebotBot(commands.Bot):
                          help_command=None)
         self.settings = settings
         self.service = service
-        self.sync_commands = sync_commands
         self.cooldown = Cooldown(settings.discord.discord_cooldown)
-        self.conversations: dict[int, list[Turn]] = {}  # thread or DM channel id -> turns
+        self.conversations: dict[int, list[Turn]] = {}  # thread or DM channel id -> turns, oldest use first
 
     async def setup_hook(self) -> None:
-        """Start the worker, add the cog and sync /ask (to one guild when configured)."""
+        """Start the worker and add the cogs; /ask is synced only on the owner's request."""
         self.service.start()
         await self.add_cog(AskCog(self))
-        if not self.sync_commands:
-            return
-        if self.settings.discord.discord_guild:
-            guild = discord.Object(id=self.settings.discord.discord_guild)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)  # instant in that guild
-        else:
-            await self.tree.sync()  # global commands can take up to an hour to appear
+        await self.add_cog(OwnerCog(self))
 
     async def close(self) -> None:
         """Stop the worker, then disconnect."""
         await asyncio.to_thread(self.service.stop)  # waits for the current answer off the event loop
         await super().close()
 
-    async def on_message(self, message: discord.Message) -> None:
-        """No prefix commands: questions are handled by AskCog's listener, not parsed as commands."""
+    async def on_message(self, msg: discord.Message) -> None:
+        """Run commands ("@citebot sync"); any other message is for AskCog's listener, not a command."""
+        if msg.author.bot:
+            return
+        ctx = await self.get_context(msg)
+        if ctx.valid:
+            await self.invoke(ctx)
+
+    async def on_command_error(self, ctx: commands.Context, error: commands.CommandError) -> None:
+        """A command from someone other than the owner is ignored; other failures are logged."""
+        if isinstance(error, commands.CheckFailure):
+            log.info("ignored %r from %s: not the owner", ctx.message.content, ctx.author)
+            return
+        log.error("command %r failed", ctx.message.content, exc_info=error)
 
     async def on_ready(self) -> None:
         """Log the connection."""
         log.info("logged in as %s (%s guilds)", self.user, len(self.guilds))
 
-    def refusal(self, user_id: int, question: str) -> str | None:
-        """Why this question is refused before queueing (too long, cooldown), or None."""
+    async def sync_commands(self) -> tuple[list[app_commands.AppCommand], str]:
+        """Register /ask with Discord: in the configured guild (at once), else globally; and where."""
+        guild_id = self.settings.discord.discord_guild
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            return await self.tree.sync(guild=guild), f"in guild {guild_id}"
+        return await self.tree.sync(), "globally (may take up to an hour to appear)"
+
+    def admit(self, user_id: int, question: str) -> str | None:
+        """Why the question is refused before queueing (not a question, cooldown, full queue), or None."""
         language = detect_language(question)
-        if not question.strip():
-            return message(language, "empty")
-        if len(question) > self.settings.retrieval.max_question_chars:
-            return message(language, "too_long", limit=self.settings.retrieval.max_question_chars)
+        limit = self.settings.retrieval.max_question_chars
+        try:
+            admit_question(question, limit)
+        except InputError as exc:
+            return _inadmissible(language, question, limit, exc)
         wait = self.cooldown.wait_time(user_id)
         if wait > 0:
             return message(language, "cooldown", seconds=max(1, round(wait)))
-        return None
-
-    def admit(self, user_id: int, question: str) -> str | None:
-        """Why the question cannot be taken now (refusal() or a full queue), or None."""
-        refused = self.refusal(user_id, question)
-        if refused is None and self.service.full():
+        if self.service.full():
             self.cooldown.release(user_id)  # not taken: the user may retry at once
-            return message(detect_language(question), "busy")
-        return refused
+            return message(language, "busy")
+        return None
 
     async def answer(self, user_id: int, question: str, history: list[Turn],
                      live: LiveReply | None = None) -> tuple[list[Outgoing], Turn | None]:
@@ -112,18 +136,57 @@ class CitebotBot(commands.Bot):
             return [Outgoing(message(language, "error"))], None
         return render(answer), Turn(answer.question, answer.standalone, answer.text)
 
+    def _conversation(self, channel_id: int) -> list[Turn]:
+        """The channel's turns, now the most recently used; the least recently used past the cap are forgotten."""
+        turns = self.conversations.pop(channel_id, [])
+        self.conversations[channel_id] = turns
+        while len(self.conversations) > MAX_CONVERSATIONS:
+            del self.conversations[next(iter(self.conversations))]
+        return turns
+
     def remember(self, channel_id: int, turn: Turn | None) -> None:
         """Add a turn to a thread's (or DM's) history, keeping the last MAX_TURNS."""
         if turn is not None:
-            turns = self.conversations.setdefault(channel_id, [])
+            turns = self._conversation(channel_id)
             turns.append(turn)
             del turns[:-MAX_TURNS]
 
     def follow(self, channel_id: int) -> None:
-        """Treat later messages in this thread as follow-ups; forget the oldest threads past the cap."""
-        self.conversations.setdefault(channel_id, [])
-        while len(self.conversations) > MAX_CONVERSATIONS:
-            del self.conversations[next(iter(self.conversations))]
+        """Treat later messages in this thread as follow-ups (while it stays under the cap)."""
+        self._conversation(channel_id)
+
+
+def _inadmissible(language: str, question: str, limit: int, error: InputError) -> str:
+    """What to say for a question admit_question refused: in the asker's language where we have the words."""
+    if not question.strip():
+        return message(language, "empty")
+    if len(question.strip()) > limit:
+        return message(language, "too_long", limit=limit)
+    text = str(error)  # undecodable text, control characters
+    return text[:1].upper() + text[1:] + "."
+
+
+class OwnerCog(commands.Cog):
+    """Commands for the bot's owner: "@citebot sync"."""
+
+    def __init__(self, bot: CitebotBot) -> None:
+        self.bot = bot
+
+    @commands.command(name="sync")
+    @commands.is_owner()
+    async def sync(self, ctx: commands.Context) -> None:
+        """Register /ask with Discord and say where, or why Discord refused."""
+        try:
+            synced, where = await self.bot.sync_commands()
+        except discord.HTTPException as exc:  # a wrong guild id, or no applications.commands scope
+            log.warning("syncing application commands failed: %s %s", exc.status, exc.text or exc)
+            await ctx.reply(f"Discord refused the sync ({exc.status} {exc.text or exc}); check "
+                            "CITEBOT_DISCORD_GUILD and that the bot was invited with the "
+                            "applications.commands scope", allowed_mentions=NO_MENTIONS)
+            return
+        names = ", ".join(f"/{command.name}" for command in synced) or "no commands"
+        log.info("synced %s %s", names, where)
+        await ctx.reply(f"Synced {names} {where}.", allowed_mentions=NO_MENTIONS)
 
 
 class AskCog(commands.Cog):
@@ -133,7 +196,8 @@ class AskCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="ask", description="Ask a question about the indexed news articles")
-    @app_commands.describe(question="Your question, e.g. Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
+    @app_commands.describe(
+        question="Your question, e.g. Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
     async def ask(self, interaction: discord.Interaction, question: str) -> None:
         """The /ask slash command: defer at once, answer as a follow-up."""
         await interaction.response.defer(thinking=True)  # Discord wants a response within 3 s
@@ -148,8 +212,10 @@ class AskCog(commands.Cog):
                 await interaction.followup.send(message(detect_language(question), "error"),
                                                 allowed_mentions=NO_MENTIONS)
 
-    def _question(self, message: discord.Message) -> str:
-        text = re.sub(rf"<@!?{self.bot.user.id}>", " ", message.content)
+    @staticmethod
+    def _question(message: discord.Message, me: discord.ClientUser) -> str:
+        """The message's text without mentions of the bot, whitespace collapsed."""
+        text = re.sub(rf"<@!?{me.id}>", " ", message.content)
         return " ".join(text.split())
 
     @commands.Cog.listener()
@@ -161,7 +227,9 @@ class AskCog(commands.Cog):
         in_our_thread = isinstance(msg.channel, discord.Thread) and msg.channel.id in self.bot.conversations
         if not (in_dm or in_our_thread or self.bot.user in msg.mentions):
             return
-        question = self._question(msg)
+        if (await self.bot.get_context(msg)).valid:
+            return  # a command ("@citebot sync"), run by the bot's on_message
+        question = self._question(msg, self.bot.user)
         if in_dm or in_our_thread:
             history = self.bot.conversations.get(msg.channel.id, [])
             live = LiveReply(msg.channel.send)

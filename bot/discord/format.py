@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.answer.language import message
 from bot.answer.records import Answer
@@ -25,10 +25,6 @@ class Embed:
     fields: tuple[tuple[str, str], ...] = ()
     footer: str = ""
 
-    def size(self) -> int:
-        """Characters counted against Discord's 6,000 per embed."""
-        return len(self.title) + len(self.footer) + sum(len(n) + len(v) for n, v in self.fields)
-
 
 @dataclass(frozen=True)
 class Outgoing:
@@ -36,7 +32,6 @@ class Outgoing:
 
     content: str
     embed: Embed | None = None
-    extra: dict = field(default_factory=dict)
 
 
 def _cut_point(text: str, limit: int) -> int:

@@ -8,8 +8,8 @@ import time
 
 import discord
 
-from bot.discord.format import CONTENT_LIMIT, Outgoing
 from bot.answer.records import Statement
+from bot.discord.format import CONTENT_LIMIT, Outgoing
 
 NO_MENTIONS = discord.AllowedMentions.none()
 # Discord allows about 5 edits of a channel's messages per 5 seconds; one per second leaves room
@@ -50,7 +50,6 @@ class LiveReply:
         self.wait = wait_for_message    # webhooks (interaction followups) return the message only with wait=True
         self.statements: list[str] = []
         self.message = None
-        self.edits = 0
         self.failed = False
         self._shown = 0
         self._text = ""
@@ -79,7 +78,6 @@ class LiveReply:
                     self.message = await self.target(content=content, allowed_mentions=NO_MENTIONS, **extra)
                 elif content != self._text:  # past the length limit the text stops changing
                     await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
-                    self.edits += 1
             except discord.HTTPException:
                 self.failed = True  # no more live edits; the final delivery sends the whole answer
                 return
@@ -101,7 +99,6 @@ class LiveReply:
             await _sleep(wait)
         try:
             await self.message.edit(content=first.content or None, **_kwargs(first))
-            self.edits += 1
         except discord.HTTPException:  # deleted meanwhile, or the interaction expired: send it anew
             rest = messages
         await send_all(self.target, rest)

@@ -1,61 +1,88 @@
-"""`citebot discord`: check the token with Discord, load the models, serve until Ctrl-C or SIGTERM."""
+"""`citebot discord`: check the token with Discord, load the models, serve until Ctrl-C or SIGTERM.
+
+Start-up follows discord.py's examples: logging through `discord.utils.setup_logging()`, the
+dependencies (the Answerer and its AnswerService) built first and given to the bot's
+constructor, async set-up in `setup_hook`, then `start()` inside `async with bot`. The token is
+checked before the models load, so a bad token fails in seconds rather than after a minute of
+loading. /ask is not registered here: the owner asks for it (see bot/discord/bot.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-import sys
-from typing import Callable
+from collections.abc import Callable
 
 from bot.discord.bot import CitebotBot
 from bot.discord.worker import AnswerService
+from bot.settings import Settings
 from index.errors import CitebotError
 from index.progress import Progress
-from bot.settings import Settings
 
 
 class DiscordError(CitebotError):
     """Discord refused the token or cannot be reached."""
 
 
-async def _serve(bot: CitebotBot, token: str, settings: Settings, progress: Progress,
-                 notify: Callable[[str], None]) -> None:
+@contextlib.contextmanager
+def _discord_errors():
+    """Discord's exceptions as one-line DiscordErrors."""
     import aiohttp
     import discord
 
+    try:
+        yield
+    except discord.LoginFailure:
+        raise DiscordError("Discord rejected the token in DISCORD_TOKEN; copy it again from the "
+                           "Developer Portal (Bot > Reset Token)") from None
+    except discord.PrivilegedIntentsRequired:
+        raise DiscordError("enable the Message Content intent for this bot in the Developer Portal "
+                           "(Bot > Privileged Gateway Intents)") from None
+    except discord.HTTPException as exc:
+        raise DiscordError(f"Discord refused the request ({exc.status} {exc.text or exc})") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise DiscordError(f"cannot reach Discord ({type(exc).__name__}); check the network") from None
+
+
+async def _check_token(token: str) -> None:
+    """Log in over HTTP only (LoginFailure for a bad token), before any slow loading."""
+    import discord
+
+    http = discord.http.HTTPClient(asyncio.get_running_loop())
+    try:
+        await http.static_login(token)
+    finally:
+        await http.close()
+
+
+async def _main(settings: Settings, token: str, progress: Progress, notify: Callable[[str], None]) -> None:
     from bot.answer.pipeline import Answerer
 
+    with _discord_errors():
+        await _check_token(token)
+    answerer = await asyncio.to_thread(Answerer.open, settings, progress, notify)
+    bot = CitebotBot(settings, AnswerService(answerer, settings.discord.discord_queue))
+    notify(f"connecting; answering in {answerer.mode} mode. Ctrl-C to stop. "
+           "To register /ask, the bot's owner sends it: @<bot name> sync")
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-    async with bot:
-        try:
-            await bot.login(token)  # fails fast, before the slow model loading; runs setup_hook
-        except discord.LoginFailure:
-            raise DiscordError("Discord rejected the token in DISCORD_TOKEN; copy it again from the "
-                               "Developer Portal (Bot > Reset Token)") from None
-        except discord.HTTPException as exc:  # slash-command sync: wrong guild id, missing scope
-            raise DiscordError(f"Discord refused to register /ask ({exc.status} {exc.text or exc}); check "
-                               "CITEBOT_DISCORD_GUILD and that the bot was invited with the "
-                               "applications.commands scope") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise DiscordError(f"cannot reach Discord ({type(exc).__name__}); check the network") from None
-        bot.service.answerer = await asyncio.to_thread(Answerer.open, settings, progress, notify)
-        notify(f"connected; answering in {bot.service.answerer.mode} mode. Ctrl-C to stop")
-        try:
-            await bot.connect(reconnect=True)
-        except discord.PrivilegedIntentsRequired:
-            raise DiscordError("enable the Message Content intent for this bot in the Developer Portal "
-                               "(Bot > Privileged Gateway Intents)") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise DiscordError(f"lost the connection to Discord ({type(exc).__name__})") from None
+    with _discord_errors():
+        async with bot:  # closes the bot, and so stops its worker, however serving ends
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+            await bot.start(token)  # login, setup_hook, then the gateway until closed
+
+
+def _not_about_voice(record: logging.LogRecord) -> bool:
+    """Drop discord.py's start-up warnings that voice is unsupported: citebot never uses voice."""
+    return "voice will NOT be supported" not in str(record.msg)
 
 
 def run(settings: Settings, token: str, progress: Progress, notify: Callable[[str], None]) -> None:
     """Run the bot until it is stopped; problems become DiscordError (one line, non-zero exit)."""
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("discord").setLevel(logging.WARNING)
-    logging.getLogger("discord.client").setLevel(logging.ERROR)  # voice-support warnings: irrelevant here
-    bot = CitebotBot(settings, AnswerService(None, settings.discord.discord_queue))
-    asyncio.run(_serve(bot, token, settings, progress, notify))
+    import discord
+
+    discord.utils.setup_logging()  # INFO and above, on stderr, for discord.py and citebot alike
+    logging.getLogger("discord.client").addFilter(_not_about_voice)
+    asyncio.run(_main(settings, token, progress, notify))

@@ -9,11 +9,12 @@ full, callers are told to retry instead of piling up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from bot.answer.condense import Turn
 from bot.answer.records import Answer, Statement
@@ -32,7 +33,6 @@ class AnswerService:
         self.answerer = answerer
         self.jobs: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
         self.thread = threading.Thread(target=self._run, name="citebot-answerer", daemon=True)
-        self.answered = 0
 
     def start(self) -> None:
         """Start the worker thread (once)."""
@@ -82,17 +82,14 @@ class AnswerService:
                 outcome, failed = self.answerer.ask(question, history, on_statement=relay), False
             except Exception as exc:  # reported to the asker; the worker keeps going
                 outcome, failed = exc, True
-            self.answered += 1
             log.info("answered in %.1f s", time.perf_counter() - started)
             _call_soon(loop, _settle, future, outcome, failed)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback, *args) -> None:
     """Schedule `callback` on the loop from the worker thread; nothing when the loop has closed."""
-    try:
+    with contextlib.suppress(RuntimeError):  # closed between the answer and now: nobody is waiting any more
         loop.call_soon_threadsafe(callback, *args)
-    except RuntimeError:  # closed between the answer and now: nobody is waiting any more
-        pass
 
 
 def _settle(future: asyncio.Future, outcome, failed: bool) -> None:
