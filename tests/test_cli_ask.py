@@ -1,97 +1,105 @@
-"""`citebot ask` and `citebot chat` as users run them (subprocesses, fresh folders)."""
+"""`citebot ask` and `citebot chat` as users run them, in process (CliRunner, the session's models injected)."""
 
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, ScriptedGenerator, sentence_id
+from test_cli_errors import assert_one_line_error, invoke
 
-from conftest import SEEDS, run_cli
+from bot.answer.pipeline import Answerer
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
+UNANSWERABLE = "Quel est le salaire annuel de Vladimir Poutine ?"
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    """A folder like a fresh clone: seeds/ and nothing indexed yet."""
-    folder = tmp_path_factory.mktemp("fresh")
-    shutil.copytree(SEEDS, folder / "seeds")
-    return folder
-
-
-def _check_answer(data: dict, root: Path) -> None:
-    assert set(data) == {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits"}
+def _check_answer(data: dict) -> None:
+    assert set(data) >= {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits"}
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
     assert markers == {c["n"] for c in data["citations"]}
     for c in data["citations"]:
-        assert (root / c["source"]).read_text(encoding="utf-8")[c["start"]:c["end"]] == c["quote"]
+        assert (Path.cwd() / c["source"]).read_text(encoding="utf-8")[c["start"]:c["end"]] == c["quote"]
 
 
-def test_ask_on_a_fresh_folder_indexes_then_answers_with_a_verbatim_quote(workdir):
-    proc = run_cli("ask", QUESTION, cwd=workdir)
-    assert proc.returncode == 0, proc.stderr
-    assert "indexing seeds first" in proc.stderr
-    assert "extractive mode" in proc.stderr
-    assert "train blindé" in proc.stdout
-    sources = re.findall(r"^\[\d+\] .* — (seeds/\S+) — “(.*)”$", proc.stdout, re.M)
+@pytest.mark.slow  # builds an index, then scores every retrieved sentence
+def test_ask_on_a_fresh_folder_indexes_then_answers_with_a_verbatim_quote(tmp_path, monkeypatch, embedder):
+    monkeypatch.chdir(tmp_path)  # a folder like a fresh clone: seeds/ and nothing indexed yet
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    result = invoke("ask", QUESTION, embedder=embedder)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "indexing seeds first" in result.stderr
+    assert "extractive mode" in result.stderr
+    assert "train blindé" in result.stdout
+    sources = re.findall(r"^\[\d+\] .* — (seeds/\S+) — “(.*)”$", result.stdout, re.M)
     assert any(path.endswith(("001_d7652ec38b69ceef.txt", "003_79011271dbdc1a5f.txt")) and "train blindé" in quote
                for path, quote in sources)
 
 
-def test_ask_json_and_stdin_batch_follow_the_contract(workdir):
-    proc = run_cli("ask", "-", "--extractive", "--quiet", cwd=workdir,
-                   input=f"{QUESTION}\nQuel est le salaire annuel de Vladimir Poutine ?\n")
-    assert proc.returncode == 0, proc.stderr
-    first, second = [json.loads(line) for line in proc.stdout.splitlines()]
+def test_ask_json_and_stdin_batch_follow_the_contract(seeds_settings, embedder):
+    result = invoke("ask", "-", "--extractive", "--quiet", "--home", seeds_settings.index.home, embedder=embedder,
+                    input=f"{QUESTION}\n{UNANSWERABLE}\n")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
     for data in (first, second):
-        _check_answer(data, workdir)
+        _check_answer(data)
         assert data["mode"] == "extractive" and len(data["hits"]) == 5
     assert not first["abstained"] and first["citations"]
     assert second["abstained"] and second["citations"] == []
     assert second["answer"] == "Je ne trouve pas la réponse dans les articles indexés."
 
 
-def test_chat_answers_a_follow_up_with_the_conversation(workdir):
-    proc = run_cli("chat", "--extractive", "--quiet", cwd=workdir,
-                   input="Qui est le conseiller diplomatique de Vladimir Poutine ?\n"
-                         "Et lui, comment a-t-il présenté le voyage du président russe ?\n")
-    assert proc.returncode == 0, proc.stderr
-    assert "Ouchakov" in proc.stdout and proc.stdout.count("Sources") == 2
+def test_ask_batch_answers_the_lines_around_an_undecodable_one(extractive_answerer):
+    result = invoke("ask", "-", "--quiet", answerer=lambda settings: extractive_answerer,
+                    input=b"Qui \xff Kirby ?\n" + QUESTION.encode() + b"\n")
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    assert result.stderr == "citebot: error: line 1: the question is not valid UTF-8 text\n"
+    refused, answered = [json.loads(line) for line in result.stdout.splitlines()]
+    assert refused == {"question": "Qui \ufffd Kirby ?", "error": "the question is not valid UTF-8 text"}
+    assert answered["question"] == QUESTION and "train blindé" in answered["answer"]
+
+
+@pytest.mark.slow  # two questions' worth of sentence scoring
+def test_chat_answers_a_follow_up_with_the_conversation(seeds_settings, embedder):
+    result = invoke("chat", "--extractive", "--quiet", "--home", seeds_settings.index.home, embedder=embedder,
+                    input="Qui est le conseiller diplomatique de Vladimir Poutine ?\n"
+                          "Et lui, comment a-t-il présenté le voyage du président russe ?\n")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "Ouchakov" in result.stdout and result.stdout.count("Sources") == 2
+
+
+def test_chat_notes_an_undecodable_line_and_goes_on(extractive_answerer):
+    result = invoke("chat", "--quiet", answerer=lambda settings: extractive_answerer,
+                    input=b"Qui \xff Kirby ?\n" + QUESTION.encode() + b"\n")
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert result.stderr == "citebot: error: the question is not valid UTF-8 text\n"
+    assert "train blindé" in result.stdout and result.stdout.count("Sources") == 1
 
 
 @pytest.mark.parametrize("args, message", [
     (["ask", ""], "the question is empty"),
     (["ask", "Pourquoi ? " * 250], "too long"),
     (["ask", QUESTION, "--model", "missing.gguf"], "model file not found"),
-    (["ask", QUESTION, "--model", "seeds/000_cd6188a8f69be30f.txt"], "not a GGUF model file"),
+    (["ask", QUESTION, "--model", SEEDS / "000_cd6188a8f69be30f.txt"], "not a GGUF model file"),
 ])
-def test_bad_questions_and_models_exit_2_with_one_line(workdir, args, message):
-    proc = run_cli(*args, cwd=workdir)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].startswith("citebot: error: ")
-    assert message in proc.stderr
+def test_bad_questions_and_models_exit_2_with_one_line(tmp_path, args, message):
+    assert_one_line_error(invoke(*args, "--home", tmp_path / "home"), message)
 
 
-def test_ask_with_the_tiny_model_runs_the_llm_path(workdir, tiny_gguf):
-    proc = run_cli("ask", QUESTION, "--model", str(tiny_gguf), "--json", "--quiet", cwd=workdir)
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
+@pytest.mark.slow
+def test_ask_with_the_tiny_model_runs_the_llm_path(seeds_settings, embedder, tiny_gguf):
+    result = invoke("ask", QUESTION, "--model", tiny_gguf, "--json", "--quiet", "--home", seeds_settings.index.home,
+                    embedder=embedder)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    data = json.loads(result.stdout)
     assert data["mode"] == "llm"
-    _check_answer(data, workdir)
+    _check_answer(data)
 
 
 def test_ask_prints_each_statement_before_the_model_writes_the_next(extractive_answerer):
-    """Streaming, in process: the scripted model looks at the terminal before writing its second line."""
-    import sys
-
-    from click.testing import CliRunner
-
-    from bot.cli.main import cli
-    from bot.answer.pipeline import Answerer
-    from conftest import ScriptedGenerator, sentence_id
-
+    """Streaming: the scripted model looks at the terminal before writing its second line."""
     first, second = "Kim Jong-un est parti de Pyongyang à bord d’un train blindé.", \
         "Le leader nord-coréen est arrivé en Russie par train blindé."
     screen: list[str] = []
@@ -101,7 +109,7 @@ def test_ask_prints_each_statement_before_the_model_writes_the_next(extractive_a
         between=lambda line: screen.append(sys.stdout.buffer.getvalue().decode()))
     answerer = Answerer(extractive_answerer.settings.replace(extractive=False), extractive_answerer.searcher,
                         generator=model)
-    result = CliRunner().invoke(cli, ["ask", QUESTION, "--quiet"], obj={"answerer": lambda settings: answerer})
-    assert result.exit_code == 0, result.output
+    result = invoke("ask", QUESTION, "--quiet", answerer=lambda settings: answerer)
+    assert result.exit_code == 0, (result.stderr, result.exception)
     assert len(screen) == 1 and first in screen[0] and second not in screen[0]
     assert result.output.index(first) < result.output.index(second) < result.output.index("Sources")

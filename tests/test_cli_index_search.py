@@ -1,4 +1,8 @@
-"""The `citebot index` and `citebot search` contract, driven as a user would, in subprocesses."""
+"""The `citebot index` and `citebot search` contract, driven as a user would.
+
+In process (CliRunner, the session's embedding model injected), except the runs that need a real
+process: a second process meeting the index lock, and a kill -9 in the middle of indexing.
+"""
 
 import json
 import random
@@ -11,76 +15,106 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SEEDS, run_cli
+from test_cli_errors import assert_one_line_error, invoke
 
 from index import store
 
-from conftest import SEEDS, run_cli
+KIRBY = "Qui est John Kirby ?"
 
 
-def _assert_one_line_error(proc, fragment):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines[-1].startswith("citebot: error: ") and fragment in lines[-1], proc.stderr
+def _hits_are_exact_slices(result: dict) -> None:
+    assert [h["rank"] for h in result["hits"]] == list(range(1, len(result["hits"]) + 1))
+    for hit in result["hits"]:
+        assert (Path.cwd() / hit["source"]).read_text(encoding="utf-8")[hit["start"]:hit["end"]] == hit["text"]
 
 
-def test_index_json_report_then_search_hits_are_exact_slices_of_their_source(tmp_path):
-    corpus = tmp_path / "seeds"
-    shutil.copytree(SEEDS, corpus)
-    home = ["--home", str(tmp_path / "home")]
-    first = run_cli("index", str(corpus), "--json", *home, cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+def test_index_json_report_then_search_hits_are_exact_slices_of_their_source(tmp_path, monkeypatch, embedder):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    first = invoke("index", "seeds", "--json", "--home", "home", embedder=embedder)
+    assert first.exit_code == 0, (first.stderr, first.exception)
     report = json.loads(first.stdout)
     assert set(report) >= {"articles", "chunks", "added", "updated", "removed", "unchanged",
                            "embedded_chunks", "skipped", "seconds"}
     assert report["articles"] == 5 and report["embedded_chunks"] == report["chunks"]
 
-    second = json.loads(run_cli("index", str(corpus), "--json", *home, cwd=tmp_path).stdout)
+    second = json.loads(invoke("index", "seeds", "--json", "--home", "home", embedder=embedder).stdout)
     assert second["embedded_chunks"] == 0 and second["unchanged"] == 5
 
-    proc = run_cli("search", "-", "--k", "5", *home, cwd=tmp_path,
-                   input="Qui est John Kirby ?\n\nQuelle base spatiale Vostotchny doit-il remplacer ?\n")
-    assert proc.returncode == 0, proc.stderr
-    results = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [r["question"] for r in results] == ["Qui est John Kirby ?",
-                                                 "Quelle base spatiale Vostotchny doit-il remplacer ?"]
+    searched = invoke("search", "-", "--k", "5", "--home", "home", embedder=embedder,
+                      input=f"{KIRBY}\n\nQuelle base spatiale Vostotchny doit-il remplacer ?\n")
+    assert searched.exit_code == 0, (searched.stderr, searched.exception)
+    results = [json.loads(line) for line in searched.stdout.splitlines()]
+    assert [r["question"] for r in results] == [KIRBY, "Quelle base spatiale Vostotchny doit-il remplacer ?"]
     for result in results:
         assert len(result["hits"]) == 5
-        assert [h["rank"] for h in result["hits"]] == [1, 2, 3, 4, 5]
-        for hit in result["hits"]:
-            source = tmp_path / hit["source"]
-            assert source.read_text(encoding="utf-8")[hit["start"]:hit["end"]] == hit["text"]
+        _hits_are_exact_slices(result)
         assert Path(result["hits"][0]["source"]).name == "003_79011271dbdc1a5f.txt"
 
 
-def test_search_without_an_index_builds_one_from_the_default_corpus_and_says_so(tmp_path):
+def test_search_without_an_index_builds_one_from_the_default_corpus_and_says_so(tmp_path, monkeypatch, embedder):
+    monkeypatch.chdir(tmp_path)
     shutil.copytree(SEEDS, tmp_path / "seeds")
-    proc = run_cli("search", "Qui est Dmitri Peskov ?", "--json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "no index in .citebot yet: indexing seeds first" in proc.stderr
-    hit = json.loads(proc.stdout)["hits"][0]
+    result = invoke("search", "Qui est Dmitri Peskov ?", "--json", embedder=embedder)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert "no index in .citebot yet: indexing seeds first" in result.stderr
+    hit = json.loads(result.stdout)["hits"][0]
     assert hit["source"] == "seeds/004_9094e598d010c395.txt"
     assert (tmp_path / ".citebot" / "CURRENT").is_file()
 
 
-def test_bad_input_gives_one_line_and_exit_code_2(tmp_path):
-    _assert_one_line_error(run_cli("search", "   ", cwd=tmp_path), "the question is empty")
-    _assert_one_line_error(run_cli("index", str(tmp_path / "missing"), cwd=tmp_path), "path does not exist")
+def test_bad_input_gives_one_line_and_exit_code_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert_one_line_error(invoke("search", "   "), "the question is empty")
+    assert_one_line_error(invoke("index", tmp_path / "missing"), "path does not exist")
     (tmp_path / "file").write_text("x")
-    _assert_one_line_error(run_cli("search", "Kim ?", "--home", str(tmp_path / "file"), cwd=tmp_path),
-                           "is not a directory")
-    _assert_one_line_error(run_cli("index", "--home", str(tmp_path / "file" / "sub"), cwd=tmp_path),
-                           "cannot create home folder")
-    long_question = "Pourquoi " * 300
-    _assert_one_line_error(run_cli("search", long_question, cwd=tmp_path), "too long")
+    assert_one_line_error(invoke("search", "Kim ?", "--home", tmp_path / "file"), "is not a directory")
+    assert_one_line_error(invoke("index", "--home", tmp_path / "file" / "sub"), "cannot create home folder")
+    assert_one_line_error(invoke("search", "Pourquoi " * 300), "too long")
 
 
+@pytest.mark.parametrize("bad_line, error", [
+    (b"Qui \xff Kirby ?", "the question is not valid UTF-8 text"),
+    (b"Qui \xe9tait Kirby ?", "the question is not valid UTF-8 text"),  # Latin-1, not UTF-8
+    (("Pourquoi " * 300).encode(), "the question is too long"),
+    (b"Qui \x1b[31m Kirby ?", "the question contains control characters"),
+])
+def test_a_bad_batch_line_gets_an_error_object_and_a_note_and_the_rest_is_answered(seeds_settings, embedder,
+                                                                                     bad_line, error):
+    stdin = bad_line + b"\n" + KIRBY.encode() + b"\n"
+    result = invoke("search", "-", "--quiet", "--home", seeds_settings.index.home, input=stdin, embedder=embedder)
+    assert result.exit_code == 2, (result.stderr, result.exception)
+    notes = result.stderr.splitlines()
+    assert len(notes) == 1 and notes[0].startswith(f"citebot: error: line 1: {error}"), result.stderr
+    refused, answered = [json.loads(line) for line in result.stdout.splitlines()]
+    assert set(refused) == {"question", "error"} and refused["error"].startswith(error)
+    assert refused["question"] == bad_line.decode("utf-8", "replace")
+    assert answered["question"] == KIRBY and Path(answered["hits"][0]["source"]).name == "003_79011271dbdc1a5f.txt"
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_not_part_of_the_questions(seeds_settings, embedder):
+    stdin = b"\xef\xbb\xbf" + KIRBY.encode() + b"\r\nQui est Dmitri Peskov ?\r\n"
+    result = invoke("search", "-", "--quiet", "--home", seeds_settings.index.home, input=stdin, embedder=embedder)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    questions = [json.loads(line)["question"] for line in result.stdout.splitlines()]
+    assert questions == [KIRBY, "Qui est Dmitri Peskov ?"]
+
+
+def test_search_k_comes_from_the_flag_through_the_settings(seeds_settings, embedder):
+    result = invoke("search", KIRBY, "--k", "2", "--json", "--home", seeds_settings.index.home, embedder=embedder)
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert len(json.loads(result.stdout)["hits"]) == 2
+
+
+@pytest.mark.subprocess
 def test_a_second_index_run_while_one_holds_the_lock_exits_with_a_message(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     with store.HomeLock(home):
         proc = run_cli("index", str(SEEDS), "--home", str(home), cwd=tmp_path)
-    _assert_one_line_error(proc, "another 'citebot index'")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("citebot: error: another 'citebot index'"), proc.stderr
 
 
 def _add_synthetic_articles(folder: Path, n: int) -> None:
@@ -100,17 +134,20 @@ def _stderr_reader(proc) -> list[str]:
     return seen
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["new generation", "embedding"])
-def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, stage):
+def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, embedder, stage):
     home, corpus = tmp_path / "home", tmp_path / "corpus"
-    args = ["--home", str(home)]
+    args = ["--home", home]
     shutil.copytree(SEEDS, corpus)
-    assert run_cli("index", str(corpus), *args, "--quiet", cwd=tmp_path).returncode == 0
+    assert invoke("index", corpus, *args, "--quiet", embedder=embedder).exit_code == 0
     question = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
-    before = json.loads(run_cli("search", question, "--json", *args, cwd=tmp_path).stdout)
+    before = json.loads(invoke("search", question, "--json", *args, embedder=embedder).stdout)
 
     _add_synthetic_articles(corpus, 40)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(corpus), *args],
+    # Only the run that is killed needs a process of its own.
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(corpus), "--home", str(home)],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     stderr = _stderr_reader(proc)
     # Kill at a stage, not after a delay: when the writer has opened its new generation, or
@@ -124,9 +161,9 @@ def test_kill_9_while_indexing_leaves_the_previous_index_searchable(tmp_path, st
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    after = run_cli("search", question, "--json", *args, cwd=tmp_path)
-    assert after.returncode == 0, after.stderr
+    after = invoke("search", question, "--json", *args, embedder=embedder)
+    assert after.exit_code == 0, after.stderr
     assert json.loads(after.stdout) == before
-    resumed = json.loads(run_cli("index", str(corpus), *args, "--json", cwd=tmp_path).stdout)
+    resumed = json.loads(invoke("index", corpus, *args, "--json", embedder=embedder).stdout)
     assert (resumed["articles"], resumed["added"], resumed["unchanged"], resumed["removed"]) == (45, 40, 5, 0)
     assert not list(home.glob("tmp-*"))
