@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import zipfile
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -13,10 +17,26 @@ from index.lexical import Lexical
 from index.models import Article, Chunk
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
+# What numpy, FAISS (RuntimeError, MemoryError for absurd sizes), bm25s and SQLite raise on
+# missing, truncated or garbled files.
+_UNREADABLE = (OSError, ValueError, RuntimeError, KeyError, IndexError, TypeError, EOFError,
+               MemoryError, zipfile.BadZipFile, sqlite3.Error)
+_T = TypeVar("_T")
 
 
 def _article(row) -> Article:
     return Article(*row)
+
+
+def verify_folder(folder: Path) -> None:
+    """Check a just-written generation before publishing it; DamagedGeneration names a broken part."""
+    # FAISS only prints a failed close and numpy can lose a short write: a full disk may leave a
+    # truncated file behind without any error, which reading everything back catches.
+    reader = IndexReader(folder)
+    try:
+        reader.verify()
+    finally:
+        reader.db.close()
 
 
 class IndexReader:
@@ -25,27 +45,73 @@ class IndexReader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.manifest = store.read_manifest(folder)
-        try:
-            self.db = store.connect(folder / "store.sqlite", readonly=True)
-            self.size = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        except Exception as exc:
-            raise IndexCorruptError(f"cannot read the index in {folder.parent} ({exc}); "
-                                    "run: citebot index --rebuild") from None
+        # Parts are loaded on first use; a missing one is reported now rather than mid-search.
+        self._require("store.sqlite", "vectors.npy", "dense.faiss", "dense_stats.npz")
+        self.db = self._load("store.sqlite", lambda: store.connect(folder / "store.sqlite", readonly=True))
+        self.size = self._load("store.sqlite", lambda: self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        if self.size:
+            self._require("bm25")  # not written for an empty index
 
     @classmethod
-    def open_current(cls, home: Path) -> "IndexReader | None":
+    def open_current(cls, home: Path) -> IndexReader | None:
         """The live generation of a home folder, or None when there is none yet."""
-        for attempt in range(3):
-            folder = store.current_generation(home)
+        folder = store.current_generation(home)
+        for _ in range(2):
             if folder is None:
                 return None
             try:
                 return cls(folder)
             except IndexCorruptError:
                 # A writer may have pruned the folder between reading the pointer and opening it.
-                if attempt == 2 or store.current_generation(home) == folder:
+                moved = store.current_generation(home)
+                if moved == folder:
                     raise
-        return None
+                folder = moved
+        return cls(folder) if folder else None
+
+    @classmethod
+    def open_for_update(cls, home: Path) -> tuple[IndexReader | None, str | None]:
+        """The verified live generation and None, or (None, what is broken) when it must be rebuilt."""
+        # A damaged pointer or an older format still raises: those need an explicit --rebuild.
+        try:
+            reader = cls.open_current(home)
+            if reader is not None:
+                reader.verify()
+        except store.DamagedGeneration as exc:
+            return None, exc.problem
+        return reader, None
+
+    def verify(self) -> None:
+        """Open every part and check it against the manifest; DamagedGeneration names the broken one."""
+        chunks, dim = self.manifest.get("chunks"), self.manifest.get("dim")
+        if not (isinstance(chunks, int) and isinstance(dim, int)):
+            raise store.DamagedGeneration(self.folder, "manifest.json lacks the chunk count or dimension")
+        counts = (self.size, self._load("store.sqlite", self.article_count))
+        checks = [
+            ("store.sqlite", lambda: counts == (chunks, self.manifest.get("articles"))),
+            ("vectors.npy", lambda: self.vectors.shape == (chunks, dim) and self.vectors.dtype == np.float32),
+            ("dense.faiss", lambda: (self.faiss.ntotal, self.faiss.d) == (chunks, dim)),
+            ("bm25", lambda: self.lexical.size == 0 or self.lexical.retriever.scores.get("num_docs") == chunks),
+            ("dense_stats.npz", lambda: tuple(m.shape for m in self.dense_stats) == ((dim,), (dim, dim))),
+        ]
+        for part, matches in checks:
+            if not matches():
+                raise store.DamagedGeneration(self.folder, f"{part} does not match manifest.json")
+
+    def _require(self, *parts: str) -> None:
+        """Raise DamagedGeneration for the first of these parts missing from the folder."""
+        for part in parts:
+            if not (self.folder / part).exists():
+                raise store.DamagedGeneration(self.folder, f"{part} is missing")
+
+    def _load(self, part: str, load: Callable[[], _T]) -> _T:
+        """Run one read of a part, turning the library's error into DamagedGeneration."""
+        try:
+            return load()
+        except FileNotFoundError:
+            raise store.DamagedGeneration(self.folder, f"{part} is missing") from None
+        except _UNREADABLE:
+            raise store.DamagedGeneration(self.folder, f"{part} cannot be read") from None
 
     @property
     def dim(self) -> int:
@@ -55,23 +121,26 @@ class IndexReader:
     @cached_property
     def vectors(self) -> np.ndarray:
         """All chunk vectors, memory-mapped."""
-        return np.load(self.folder / "vectors.npy", mmap_mode="r")
+        return self._load("vectors.npy", lambda: np.load(self.folder / "vectors.npy", mmap_mode="r"))
 
     @cached_property
     def faiss(self):
         """The FAISS index, loaded on first use."""
-        return dense.load_faiss(self.folder / "dense.faiss")
+        return self._load("dense.faiss", lambda: dense.load_faiss(self.folder / "dense.faiss"))
 
     @cached_property
     def lexical(self) -> Lexical:
         """The BM25 index, loaded on first use."""
-        return Lexical.load(self.folder / "bm25", self.size)
+        return self._load("bm25", lambda: Lexical.load(self.folder / "bm25", self.size))
 
     @cached_property
     def dense_stats(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and covariance of the vectors, for dense z-scores."""
-        stats = np.load(self.folder / "dense_stats.npz")
-        return stats["mean"], stats["cov"]
+        def load() -> tuple[np.ndarray, np.ndarray]:
+            with np.load(self.folder / "dense_stats.npz") as stats:
+                return stats["mean"], stats["cov"]
+
+        return self._load("dense_stats.npz", load)
 
     def article_hashes(self) -> dict[str, str]:
         """Content hash of every indexed article, by path."""

@@ -4,27 +4,39 @@ Layout of the home folder:
     CURRENT          name of the live generation, replaced atomically (os.replace)
     gen-000007/      one complete index: manifest.json, store.sqlite, vectors.npy,
                      dense.faiss, dense_stats.npz, bm25/
-    tmp-*/           a generation being written; removed by the next run if it was killed
+    tmp-<pid>-<hex>/ a generation being written; removed by the next run if it was killed
     .lock            flock held by the one `citebot index` allowed at a time
 
 A generation is never modified after it is published, so readers need no lock and a
-killed writer leaves the previous generation live and intact.
+killed writer (or one that ran out of disk space) leaves the previous generation live and intact.
+The home may be a folder that holds other things: only folders named as above that hold
+nothing but generation files are ever deleted.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 from index.errors import IndexCorruptError, IndexLockedError, InputError
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".lock"
+_GENERATION = re.compile(r"gen-\d{6,}")
+_TEMP = re.compile(r"tmp-\d+-[0-9a-f]{8}")
+# Every name a generation folder holds; a killed SQLite writer may leave its journal.
+_PARTS = frozenset({"manifest.json", "store.sqlite", "store.sqlite-journal", "vectors.npy",
+                    "dense.faiss", "dense_stats.npz", "bm25"})
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -38,6 +50,24 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_by_article ON chunks(article_id);
 """
+
+
+class DamagedGeneration(IndexCorruptError):
+    """A generation with a missing or unreadable part; `problem` says which, for the builder's report."""
+
+    def __init__(self, folder: Path, problem: str) -> None:
+        super().__init__(f"the index in {folder.parent} is damaged ({problem}); run: citebot index --rebuild")
+        self.problem = problem
+
+
+def home_path(raw: str | os.PathLike[str]) -> Path:
+    """The home folder a setting or flag names; checked on the raw string, as Path("") is Path(".")."""
+    text = os.fspath(raw)
+    if not text.strip():
+        raise InputError("the home folder is empty")
+    if "\0" in text:
+        raise InputError("the home folder name contains a NUL character")
+    return Path(text)
 
 
 def check_home(home: Path, create: bool) -> Path:
@@ -74,7 +104,7 @@ class HomeLock:
         self.wait = wait
         self.handle = None
 
-    def __enter__(self) -> "HomeLock":
+    def __enter__(self) -> Self:
         self.handle = open(self.path, "a+")
         flags = fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB)
         try:
@@ -101,16 +131,17 @@ class HomeLock:
 def current_generation(home: Path, strict: bool = True) -> Path | None:
     """The live generation folder, or None when none was published (or, not strict, it is damaged)."""
     try:
-        name = (home / POINTER).read_text(encoding="utf-8").strip()
+        raw = (home / POINTER).read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise InputError(f"cannot read home folder {home}: {exc.strerror}") from None
+    name = raw.decode("utf-8", "backslashreplace").strip()  # damaged bytes still show in the message
     path = home / name
-    if not name.startswith("gen-") or not path.is_dir():
+    if not _GENERATION.fullmatch(name) or not path.is_dir():
         if not strict:
             return None
-        raise IndexCorruptError(f"the index in {home} is damaged ({POINTER} points to '{name}'); "
+        raise IndexCorruptError(f"the index in {home} is damaged ({POINTER} points to {name[:60]!r}); "
                                 "run: citebot index --rebuild")
     return path
 
@@ -122,18 +153,71 @@ def new_generation_dir(home: Path) -> Path:
     return path
 
 
+@contextmanager
+def writing(home: Path) -> Iterator[Path]:
+    """A temp folder to write (and publish) a generation in; on failure it is removed, the live one kept."""
+    tmp = None
+    try:
+        tmp = new_generation_dir(home)
+        yield tmp
+    except BaseException as exc:
+        error = write_error(exc, home)  # before removing tmp: a full disk shows as no free space
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if error is None:
+            raise
+        raise error from None
+
+
+def write_error(exc: BaseException, home: Path) -> InputError | None:
+    """The one-line error for a write that failed on a full, read-only or forbidden disk, else None."""
+    if not isinstance(exc, Exception):
+        return None  # KeyboardInterrupt and exits stay what they are
+    code = (exc.errno if isinstance(exc, OSError) else None) or _code_in_message(exc) or _disk_state(home)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        what = "no space left on device" if code == errno.ENOSPC else "disk quota exceeded"
+        return InputError(f"{what} while writing the index in {home}; the previous index is intact")
+    if code == errno.EROFS:
+        return InputError(f"read-only file system: {home}")
+    if code in (errno.EACCES, errno.EPERM):
+        return InputError(f"permission denied while writing the index in {home}; the previous index is intact")
+    return None
+
+
+def _code_in_message(exc: Exception) -> int | None:
+    # The libraries lose the errno: numpy raises OSError("Not enough free space to write ...")
+    # when fallocate fails, FAISS a RuntimeError ending in strerror, SQLite "database or disk is full".
+    message = str(exc)
+    if any(sign in message for sign in (os.strerror(errno.ENOSPC), "Not enough free space", "disk is full")):
+        return errno.ENOSPC
+    return errno.EROFS if os.strerror(errno.EROFS) in message else None
+
+
+def _disk_state(home: Path) -> int | None:
+    # A short write (numpy: "N requested and M written") says nothing: ask the file system.
+    try:
+        info = os.statvfs(home)
+    except OSError:
+        return None
+    if info.f_flag & os.ST_RDONLY:
+        return errno.EROFS
+    return errno.ENOSPC if info.f_bavail == 0 else None
+
+
 def publish(home: Path, tmp: Path) -> Path:
     """Make a fully written generation live: rename it, then swap the pointer atomically."""
     # Numbered after every generation on disk, not the pointer, which a --rebuild may not trust.
-    numbers = [int(p.name[4:]) for p in home.glob("gen-*") if p.name[4:].isdigit()]
+    numbers = [int(p.name[4:]) for p in home.glob("gen-*") if _GENERATION.fullmatch(p.name)]
     final = home / f"gen-{max(numbers, default=0) + 1:06d}"
     for item in tmp.rglob("*"):
         if item.is_file():
             fsync_path(item)
-    os.rename(tmp, final)
+    # The new pointer is written before the rename: should the disk be full, the folder is
+    # still the caller's tmp to remove, not an unpublished generation.
     pointer_tmp = home / f"{POINTER}.tmp"
     pointer_tmp.write_text(final.name, encoding="utf-8")
     fsync_path(pointer_tmp)
+    os.rename(tmp, final)
     os.replace(pointer_tmp, home / POINTER)
     fsync_path(home)
     return final
@@ -144,13 +228,25 @@ def prune(home: Path, strict: bool = True) -> None:
     # The predecessor is kept so that a reader that resolved the pointer just before the swap can
     # still open it. Not strict (--rebuild), a damaged pointer keeps nothing.
     current = current_generation(home, strict)
-    generations = sorted(p for p in home.glob("gen-*") if p.is_dir())
+    generations = sorted(p for p in home.glob("gen-*") if _ours(p, _GENERATION))
     keep = {current.name} if current else set()
     older = [g for g in generations if current and g.name < current.name]
     if older:
         keep.add(older[-1].name)
-    for path in list(home.glob("tmp-*")) + [g for g in generations if g.name not in keep]:
+    temps = [p for p in home.glob("tmp-*") if _ours(p, _TEMP)]
+    for path in temps + [g for g in generations if g.name not in keep]:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _ours(path: Path, name: re.Pattern) -> bool:
+    # A user may point --home at a folder of their own: a folder is deleted only when both its
+    # name and its contents are what this module writes (a damaged generation still qualifies).
+    if not name.fullmatch(path.name) or path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        return {item.name for item in path.iterdir()} <= _PARTS
+    except OSError:
+        return False
 
 
 def write_manifest(folder: Path, manifest: dict) -> None:
@@ -163,9 +259,12 @@ def read_manifest(folder: Path) -> dict:
     """A generation's manifest; IndexCorruptError when it is unreadable or of an older format."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexCorruptError(f"cannot read the index manifest in {folder} ({exc}); "
-                                "run: citebot index --rebuild") from None
+    except FileNotFoundError:
+        raise DamagedGeneration(folder, "manifest.json is missing") from None
+    except (OSError, ValueError):  # ValueError: invalid JSON or UTF-8
+        raise DamagedGeneration(folder, "manifest.json cannot be read") from None
+    if not isinstance(manifest, dict):
+        raise DamagedGeneration(folder, "manifest.json is not an index manifest")
     if manifest.get("format") != FORMAT_VERSION:
         raise IndexCorruptError(f"the index in {folder.parent} has an older format; "
                                 "run: citebot index --rebuild")

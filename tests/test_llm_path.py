@@ -27,7 +27,8 @@ def _answerer(extractive_answerer, generator, **changes):
 
 def _valid(answer):
     data = answer.to_json()
-    assert set(data) == {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits"}
+    assert set(data) == {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits",
+                         "stale"}
     assert data["mode"] == "llm"
     numbers = {c["n"] for c in data["citations"]}
     assert numbers == {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
@@ -84,7 +85,6 @@ def test_grammar_constrained_answers_from_a_random_model_cite_only_existing_sent
     assert not any("does not exist" in r or "quote not found" in r for r in answer.rejected), answer.rejected
     # A statement came out and was judged: shown because grounded, or dropped for that reason.
     assert (answer.statements and not answer.fallback) or any("not supported" in r for r in answer.rejected)
-    assert 0 < answerer.last_prompt_tokens < 4096
 
 
 def test_the_prompt_lists_numbered_sentences_and_asks_for_the_questions_language(extractive_answerer):

@@ -80,15 +80,16 @@ def test_a_true_statement_citing_the_wrong_sentence_is_dropped(extractive_answer
 
 def test_without_the_grounding_check_an_invented_statement_would_be_shown(extractive_answerer):
     """The adversarial tests above can fail: verification alone keeps an invented claim with a real quote."""
-    from bot.answer.verify import Verifier
     from bot.answer.records import DraftCitation, DraftStatement
+    from bot.answer.sources import SourceFiles
+    from bot.answer.verify import Verifier
 
     hits = extractive_answerer.searcher.search(QUESTION, 5).hits
     n, chunk = next((n, h.chunk) for n, h in enumerate(hits, 1) if TRAIN in h.chunk.text)
     draft = DraftStatement("Kim Jong-un est venu en avion avec Donald Trump.", (DraftCitation(n, TRAIN),))
-    analyzer = extractive_answerer.searcher.analyzer
-    assert Verifier(hits, analyzer, QUESTION, check_grounding=False).add(draft) is not None
-    assert Verifier(hits, analyzer, QUESTION).add(draft) is None
+    analyzer, sources = extractive_answerer.searcher.analyzer, SourceFiles(extractive_answerer.searcher.reader.article)
+    assert Verifier(hits, analyzer, sources, QUESTION, check_grounding=False).add(draft) is not None
+    assert Verifier(hits, analyzer, sources, QUESTION).add(draft) is None
 
 
 def test_citation_numbers_stay_dense_when_a_statement_is_dropped(extractive_answerer):

@@ -15,7 +15,8 @@ from index.text import fold
 
 MONTHS = (r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
            r"january|february|march|april|may|june|july|august|september|october|november|december")
-_WEEKDAYS = r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_WEEKDAYS = (r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
+             r"monday|tuesday|wednesday|thursday|friday|saturday|sunday")
 NUMBER_WORDS = (r"deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|quinze|vingt|trente|quarante|"
                  r"cinquante|soixante|cent|cents|mille|millions?|milliards?|dizaines?|centaines?|douzaine|"
                  r"moitie|quart|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundreds?|"

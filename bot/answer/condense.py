@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from bot.answer.answer_type import question_entities
 from bot.answer.grammar import question_grammar
 from bot.answer.language import NAMES
-from bot.llm.base import Generator, parse_json
 from bot.answer.prompting import Prompts, history_block
+from bot.llm.base import Generator, parse_json
 from index.analyzer import Analyzer
 
 # A question that opens on a connective continues the conversation ("Et en 2024 ?").

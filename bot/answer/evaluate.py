@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answer.grounding import ground
+from bot.answer.sources import read_source
 from index.analyzer import Analyzer
 from index.errors import InputError
-from index.loader import KINDS, SkipFile, article_text
+from index.loader import SkipFile
 from index.progress import Progress
+from index.question import admit_question
 from index.text import fold, normalize_for_match
 
 
@@ -37,8 +40,12 @@ class EvalQuestion:
     answerable: bool
 
 
-def load_questions(path: Path) -> list[EvalQuestion]:
-    """Parse a question file; any malformed line is an InputError naming the line."""
+def load_questions(path: Path, max_question_chars: int = sys.maxsize) -> list[EvalQuestion]:
+    """Parse a question file; any malformed line is an InputError naming the line.
+
+    Every question must pass the admission rule `citebot ask` applies (index.question), so a
+    bad one refuses the file before any question is asked rather than stopping the run midway.
+    """
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -54,14 +61,23 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             question = row["question"]
             answerable = row.get("answerable", True)
             sources, keys = row.get("sources", []), row.get("keys", [])
-            if not isinstance(question, str) or not question.strip() or not isinstance(answerable, bool) \
+            if not isinstance(question, str) or not isinstance(answerable, bool) \
                     or not isinstance(sources, list) or not isinstance(keys, list) \
                     or not all(isinstance(x, str) for x in sources + keys):
                 raise ValueError
         except (ValueError, KeyError, TypeError):
             raise InputError(f"{path}:{number}: expected {{\"question\": str, \"sources\": [str], "
                              "\"keys\": [str], \"answerable\": bool}") from None
-        out.append(EvalQuestion(str(row.get("id", number)), question, tuple(sources), tuple(keys), answerable))
+        try:
+            question = admit_question(question, max_question_chars)
+            item_id = str(row.get("id", number))
+            # A JSON "\ud800" escape is a lone surrogate: no UTF-8 text holds it, and no output can show it.
+            "".join([item_id, *sources, *keys]).encode("utf-8")
+        except InputError as exc:
+            raise InputError(f"{path}:{number}: {exc}") from None
+        except UnicodeEncodeError:
+            raise InputError(f"{path}:{number}: not valid UTF-8 text (a lone surrogate such as \\ud800)") from None
+        out.append(EvalQuestion(item_id, question, tuple(sources), tuple(keys), answerable))
     if not out:
         raise InputError(f"{path} holds no question")
     return out
@@ -92,20 +108,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _source_text(source: str) -> str:
-    # The text offsets index: the file as open() reads it; for HTML and legacy encodings, the
-    # text the loader extracted (documented in the README).
-    path = Path(source)
-    kind = KINDS.get(path.suffix.lower(), "txt")
+def _source_text(citation: dict) -> str:
+    """The cited file's text as its offsets count it ("" when it cannot be read as indexed)."""
     try:
-        if kind != "html":
-            return path.read_text(encoding="utf-8")
-    except OSError:
-        return ""
-    except UnicodeDecodeError:
-        pass
-    try:
-        return article_text(path, kind)[0]
+        return read_source(citation["source"], citation["encoding"])
     except SkipFile:
         return ""
 
@@ -122,8 +128,9 @@ def judge(item: EvalQuestion, answer: dict, seconds: float, first_statement: flo
     """One question's record from an answer in `citebot ask --json` form."""
     citations = answer["citations"]
     hit_sources = [h["source"] for h in answer["hits"]]
-    rank = next((i + 1 for i, s in enumerate(hit_sources) if source_matches(str(Path(s).resolve()), item.sources)), None)
-    texts = {source: _source_text(source) for source in {c["source"] for c in citations}}  # each file read once
+    rank = next((i + 1 for i, s in enumerate(hit_sources)
+                 if source_matches(str(Path(s).resolve()), item.sources)), None)
+    texts = {c["source"]: _source_text(c) for c in citations}  # each file read once
     verified = sum(texts[c["source"]][c["start"]:c["end"]] == c["quote"] for c in citations)
     return {
         "id": item.id, "question": item.question, "answerable": item.answerable, "mode": answer["mode"],

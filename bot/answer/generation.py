@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from bot.answer.grammar import MAX_TEXT, answer_grammar
 from bot.answer.injection import is_instruction
 from bot.answer.language import NAMES
-from bot.llm.base import Generator
 from bot.answer.prompting import Prompts, passages_block
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
-from index.models import Hit
+from bot.llm.base import Generator
 from bot.settings import Settings
+from index.models import Hit
 
 # "[3][7] statement text": the ids that open a line are the sentences it cites. The model names
 # its evidence first, then writes what it says (a small model then tends to stay close to it).
@@ -44,19 +44,18 @@ def answer_messages(prompts: Prompts, question: str, language: str, sentences: l
 
 
 def fit_to_context(generator: Generator, prompts: Prompts, question: str, language: str,
-                   sentences: list[Sentence], hits: tuple[Hit, ...], settings: Settings):
+                   sentences: list[Sentence], hits: tuple[Hit, ...],
+                   settings: Settings) -> tuple[list[dict], list[Sentence]]:
     """Drop the lowest-ranked passages (then the last sentences) until prompt and answer fit.
 
-    Returns the messages, the sentences kept (possibly none: then there is nothing to ask) and
-    the prompt's tokens.
+    Returns the messages and the sentences kept (possibly none: then there is nothing to ask).
     """
     budget = generator.n_ctx - settings.model.max_tokens
     kept = list(sentences)
     while True:
         messages = answer_messages(prompts, question, language, kept, hits, settings)
-        tokens = generator.chat_tokens(messages)
-        if tokens <= budget or not kept:
-            return messages, kept, tokens
+        if generator.chat_tokens(messages) <= budget or not kept:
+            return messages, kept
         passages = {s.passage for s in kept}
         if len(passages) > 1:
             kept = [s for s in kept if s.passage != max(passages)]

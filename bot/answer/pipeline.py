@@ -5,22 +5,23 @@ The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline log
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
-from bot.llm.base import Generator, LlamaGenerator, find_model
 from bot.answer.prompting import Prompts
 from bot.answer.records import Answer, Citation, Statement
+from bot.answer.sources import SourceFiles
 from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
 from bot.answer.verify import Verified, Verifier, verify
+from bot.llm.base import Generator, LlamaGenerator, find_model
+from bot.settings import Settings
 from index.embedder import Embedder
 from index.progress import Progress
 from index.search import Searcher, check_question
 from index.service import open_searcher
-from bot.settings import Settings
 
 
 class Answerer:
@@ -38,12 +39,11 @@ class Answerer:
         self.progress = progress or Progress(enabled=False)
         self._scorer_for = None
         self._sync_scorer()
-        self.last_prompt_tokens = 0
 
     @classmethod
     def open(cls, settings: Settings, progress: Progress | None = None,
              notify: Callable[[str], None] = lambda message: None,
-             embedder: Embedder | None = None) -> "Answerer":
+             embedder: Embedder | None = None) -> Answerer:
         """Open the index (building it if needed) and the model; no model means extractive mode."""
         prompts = Prompts.load(settings.answer.prompts_dir)  # fail on a bad template before slow loading
         path = None if settings.answer.extractive else find_model(settings, notify)
@@ -90,27 +90,31 @@ class Answerer:
                     standalone=standalone, support=support)
         if support < self.threshold:
             return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
+        # Each cited file is read once per answer, however many verifications cite it.
+        sources = SourceFiles(self.searcher.reader.article, round(self.settings.index.max_article_mb * 1_000_000))
         if self.generator is None:
-            return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language),
+            return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language, sources),
                            lead="extractive")
         shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
-        verified = self._generate(standalone, language, hits, shown, on_statement)
+        verified = self._generate(standalone, language, hits, shown, sources, on_statement)
         if verified.citations:
             return _answer(base, verified)
         # Nothing the model wrote survived: quote the best sentences instead, and say so.
-        fallback = self._extractive(standalone, hits, sentences, probabilities, language)
+        fallback = self._extractive(standalone, hits, sentences, probabilities, language, sources)
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
-    def _extractive(self, question: str, hits, sentences, probabilities, language: str) -> Verified:
+    def _extractive(self, question: str, hits, sentences, probabilities, language: str,
+                    sources: SourceFiles) -> Verified:
         chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.answer.max_statements,
                                    self.searcher.analyzer)
-        return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, question)
+        return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, sources, question)
 
-    def _generate(self, question: str, language: str, hits, sentences, on_statement) -> Verified:
+    def _generate(self, question: str, language: str, hits, sentences, sources: SourceFiles,
+                  on_statement) -> Verified:
         assert self.generator is not None
-        messages, kept, self.last_prompt_tokens = fit_to_context(
-            self.generator, self.prompts, question, language, sentences, hits, self.settings)
-        verifier = Verifier(hits, self.searcher.analyzer, question)
+        messages, kept = fit_to_context(self.generator, self.prompts, question, language, sentences, hits,
+                                        self.settings)
+        verifier = Verifier(hits, self.searcher.analyzer, sources, question)
         if not kept:  # not even one sentence fits the context window: nothing to ask the model
             verifier.rejected.append("no passage fits the model's context window")
             return verifier.result()
@@ -130,7 +134,8 @@ def _answer(base: dict, verified: Verified, lead: str = "", rejected: tuple[str,
     language = base["language"]
     rejected = rejected + verified.rejected
     if not verified.citations:
-        return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected, **base)
+        return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected,
+                      stale=verified.stale, **base)
     text = f"{message(language, lead)} {verified.text}" if lead else verified.text
     return Answer(text=text, abstained=False, citations=verified.citations, rejected=rejected,
-                  statements=verified.statements, fallback=lead == "fallback", **base)
+                  statements=verified.statements, fallback=lead == "fallback", stale=verified.stale, **base)

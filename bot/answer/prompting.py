@@ -27,7 +27,7 @@ class Prompts:
     texts: dict[str, str]
 
     @classmethod
-    def load(cls, folder: Path) -> "Prompts":
+    def load(cls, folder: Path) -> Prompts:
         """Read and validate every template; ConfigError names the file and the problem."""
         texts = {}
         for name, wanted in TEMPLATES.items():

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from index.models import Hit, display_path
+from bot.answer.language import message
+from index.models import Chunk, Hit, display_path
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A quotable sentence of a retrieved passage, with its offsets in the article."""
+    """A quotable sentence of a retrieved passage."""
 
     passage: int          # 1-based number of the passage (hit) it is shown under
     path: str
     title: str
-    start: int
-    end: int
     text: str
 
 
@@ -52,7 +51,7 @@ class Statement:
 
 @dataclass(frozen=True)
 class Citation:
-    """A verified quote: open(path).read()[start:end] == quote."""
+    """A verified quote: read_source(path, encoding)[start:end] == quote (bot/answer/sources.py)."""
 
     n: int
     path: str
@@ -60,16 +59,14 @@ class Citation:
     start: int
     end: int
     quote: str
+    encoding: str = "utf-8"  # the article's, as the index recorded it
 
-    @property
-    def source(self) -> str:
-        """The article path as shown to users (relative to the working directory when under it)."""
-        return display_path(self.path)
+    source = Chunk.source  # one rule for the path shown to users
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
         return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
-                "end": self.end, "quote": self.quote}
+                "end": self.end, "quote": self.quote, "encoding": self.encoding}
 
 
 @dataclass(frozen=True)
@@ -80,7 +77,7 @@ class Answer:
     text: str
     abstained: bool
     mode: str                      # "llm" or "extractive"
-    language: str                  # "fr" or "en"
+    language: str                  # bot/answer/language.py: "fr", "en" or OTHER
     citations: tuple[Citation, ...]
     hits: tuple[Hit, ...]
     standalone: str = ""           # the question used for retrieval (follow-ups made standalone)
@@ -88,6 +85,14 @@ class Answer:
     rejected: tuple[str, ...] = field(default_factory=tuple)  # why draft citations were dropped
     statements: tuple[Statement, ...] = ()  # what the answer text is made of
     fallback: bool = False         # the model's statements all failed: quotes chosen without it
+    stale: tuple[str, ...] = ()    # articles whose quotes failed because they changed since indexing
+
+    @property
+    def stale_note(self) -> str:
+        """The sentence telling the user which articles changed and to re-index ("" when none did)."""
+        if not self.stale:
+            return ""
+        return message(self.language, "stale", sources=", ".join(map(display_path, self.stale)))
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
@@ -97,4 +102,5 @@ class Answer:
             "statements": [s.to_json() for s in self.statements],
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],
+            "stale": [display_path(p) for p in self.stale],
         }

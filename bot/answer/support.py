@@ -48,7 +48,7 @@ def candidate_sentences(hits: tuple[Hit, ...]) -> list[Sentence]:
             if key in seen or is_instruction(chunk.text[s:e]):
                 continue
             seen.add(key)
-            out.append(Sentence(number, chunk.path, chunk.title, key[1], key[2], chunk.text[s:e]))
+            out.append(Sentence(number, chunk.path, chunk.title, chunk.text[s:e]))
     return out
 
 
@@ -68,7 +68,7 @@ class SupportModel:
     threshold: float
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> "SupportModel":
+    def load(cls, path: Path = MODEL_PATH) -> SupportModel:
         """The fitted weights and threshold from a JSON file."""
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(weights=data["weights"], bias=data["bias"], threshold=data["threshold"])
@@ -121,7 +121,7 @@ class SupportScorer:
                    for n, h in enumerate(hits, 1)}
         out = []
         previous: tuple[int, set[str]] = (0, set())
-        for sentence, sim, match in zip(sentences, dense, matches):
+        for sentence, sim, match in zip(sentences, dense, matches, strict=True):
             stems = set(self.analyzer.stems(sentence.text))
             # The subject is often named in the sentence before ("Kim Jong-un ... Il est arrivé").
             window = stems | (previous[1] if previous[0] == sentence.passage else set())
@@ -149,4 +149,4 @@ class SupportScorer:
         """Support probability of each sentence (zero for headings, which state nothing)."""
         features = self.features(question, hits, sentences)
         return np.array([0.0 if is_heading(s.text) else self.model.probability(f)
-                         for s, f in zip(sentences, features)])
+                         for s, f in zip(sentences, features, strict=True)])

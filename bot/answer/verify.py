@@ -3,21 +3,21 @@
 Generators (a language model or the extractive selector) only *claim* citations. This module
 keeps a claim when its quote occurs in the cited passage, exactly after whitespace and
 quote-mark normalisation, maps it to character offsets in the source article and checks the
-file on disk still holds that text. Claims that fail are dropped with a reason; statements
-left without a verified citation are dropped; the markers [n] are assigned here, so the
-answer never holds a number without a citation or a citation without its number.
+file on disk still holds that text, read as the indexer read it (bot/answer/sources.py).
+Claims that fail are dropped with a reason; statements left without a verified citation are
+dropped; the markers [n] are assigned here, so the answer never holds a number without a
+citation or a citation without its number.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from bot.answer.grounding import ground
 from bot.answer.records import Citation, DraftCitation, DraftStatement, Statement
+from bot.answer.sources import SourceFiles
 from index.analyzer import Analyzer
-from index.loader import SkipFile, article_text
 from index.models import Hit
 from index.text import normalize_for_match
 
@@ -67,30 +67,13 @@ def _whole_words(text: str, start: int, end: int) -> bool:
     return not (cut_before or cut_after)
 
 
-class SourceCheck:
-    """Reads each cited file once per answer and confirms it still holds the quoted text."""
-
-    def __init__(self) -> None:
-        self._texts: dict[str, str | None] = {}
-
-    def holds(self, path: str, start: int, end: int, quote: str) -> bool:
-        """True when the file still has `quote` at [start:end] of its indexed text."""
-        if path not in self._texts:
-            kind = "html" if path.lower().endswith((".html", ".htm")) else "text"
-            try:
-                self._texts[path] = article_text(Path(path), kind)[0]
-            except SkipFile:
-                self._texts[path] = None
-        text = self._texts[path]
-        return text is not None and text[start:end] == quote
-
-
 @dataclass(frozen=True)
 class Verified:
     text: str                      # statements joined, with [n] markers
     citations: tuple[Citation, ...]
     rejected: tuple[str, ...]
     statements: tuple[Statement, ...] = ()
+    stale: tuple[str, ...] = ()    # cited files that changed since indexing (SourceFiles.stale)
 
 
 class Verifier:
@@ -101,16 +84,16 @@ class Verifier:
     quotes (bot/grounding.py). Citation numbers [n] follow the order of first use.
     """
 
-    def __init__(self, hits: tuple[Hit, ...], analyzer: Analyzer, question: str = "",
+    def __init__(self, hits: tuple[Hit, ...], analyzer: Analyzer, sources: SourceFiles, question: str = "",
                  check_grounding: bool = True) -> None:
         self.hits = hits
         self.analyzer = analyzer
+        self.sources = sources
         self.question = question
         self.check_grounding = check_grounding
         self.citations: dict[tuple[str, int, int], Citation] = {}
         self.statements: list[Statement] = []
         self.rejected: list[str] = []
-        self._source = SourceCheck()
 
     def _citation(self, claim: DraftCitation) -> tuple[str, int, int] | None:
         if not 1 <= claim.passage <= len(self.hits):
@@ -123,12 +106,14 @@ class Verifier:
             return None
         start, end = chunk.start + span[0], chunk.start + span[1]
         quote = chunk.text[span[0]:span[1]]
-        if not self._source.holds(chunk.path, start, end, quote):
-            self.rejected.append(f"{chunk.source} changed since indexing; run: citebot index")
+        problem = self.sources.problem(chunk.path, start, end, quote)
+        if problem is not None:
+            self.rejected.append(problem)
             return None
         key = (chunk.path, start, end)
         if key not in self.citations:
-            self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote)
+            self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote,
+                                           self.sources.encoding(chunk.path))
         return key
 
     def add(self, draft: DraftStatement) -> Statement | None:
@@ -152,13 +137,14 @@ class Verifier:
     def result(self) -> Verified:
         """Everything kept so far, as one answer."""
         text = " ".join(s.display for s in self.statements)
-        return Verified(text, tuple(self.citations.values()), tuple(self.rejected), tuple(self.statements))
+        return Verified(text, tuple(self.citations.values()), tuple(self.rejected), tuple(self.statements),
+                        self.sources.stale)
 
 
-def verify(statements: list[DraftStatement], hits: tuple[Hit, ...], analyzer: Analyzer, question: str = "",
-           check_grounding: bool = True) -> Verified:
+def verify(statements: list[DraftStatement], hits: tuple[Hit, ...], analyzer: Analyzer, sources: SourceFiles,
+           question: str = "") -> Verified:
     """Keep only statements with a verified citation that support them; number citations in order."""
-    verifier = Verifier(hits, analyzer, question, check_grounding)
+    verifier = Verifier(hits, analyzer, sources, question)
     for statement in statements:
         verifier.add(statement)
     return verifier.result()

@@ -189,7 +189,7 @@ def eval_command(settings: Settings, progress: Progress, file, as_json):
     from bot.answer.evaluate import load_questions, run_eval
     from bot.cli.render import eval_table
 
-    items = load_questions(file)
+    items = load_questions(file, settings.retrieval.max_question_chars)
     report = run_eval(open_answerer(settings, progress), items, progress)
     if as_json:
         emit_json(report)

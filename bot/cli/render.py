@@ -57,6 +57,8 @@ def answer_text(answer, shown: int = 0) -> str:
             lines.append(f"[{c.n}] {c.title} — {c.source} — “{c.quote}”")
     if (answer.mode == "extractive" or answer.fallback) and not answer.abstained:
         lines += ["", f"({message(answer.language, 'label_extractive')})"]
+    if answer.stale:
+        lines += ["", answer.stale_note]
     return "\n".join(lines)
 
 

@@ -97,6 +97,8 @@ def render(answer: Answer) -> list[Outgoing]:
     text = answer.text
     if answer.abstained:
         text = f"{text}\n_({message(answer.language, 'label_abstain')})_"
+    if answer.stale:
+        text = f"{text}\n_({answer.stale_note})_"
     pieces = split_text(text)
     embeds = source_embeds(answer)
     messages = [Outgoing(piece) for piece in pieces[:-1]]

@@ -6,12 +6,12 @@ import json
 import os
 import socket
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import urlparse
 
-from index.errors import ModelError
 from bot.settings import Settings
+from index.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
 
@@ -40,6 +40,8 @@ class Generator(ABC):
 
 def check_gguf(path: Path) -> None:
     """ModelError unless `path` is a readable GGUF file."""
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder, not a GGUF file")
     if not path.is_file():
         raise ModelError(f"model file not found: {path}")
     try:
@@ -89,11 +91,11 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0) -> Generator:
+def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0) -> Generator:
     """The llama.cpp generator (imported here so that extractive runs never load llama.cpp)."""
     from bot.llm.llama import LlamaCppGenerator
 
-    return LlamaCppGenerator(path, n_ctx, n_threads, seed)
+    return LlamaCppGenerator(path, n_ctx, n_threads)
 
 
 def first_line(exc: BaseException) -> str:
