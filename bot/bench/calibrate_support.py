@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,8 @@ def collect(searcher, scorer, questions, gold_paths, k, progress):
         hits = searcher.search(question, k + 3).hits
         gold = gold_paths[q.context]
         answers = [_norm(a) for a in q.answers if a.strip()]
-        for variant, chosen in (("with_gold", hits[:k]), ("without_gold", tuple(h for h in hits if h.chunk.path != gold)[:k])):
+        without_gold = tuple(h for h in hits if h.chunk.path != gold)[:k]
+        for variant, chosen in (("with_gold", hits[:k]), ("without_gold", without_gold)):
             sentences = candidate_sentences(chosen)
             feats = scorer.features(question, chosen, sentences)
             for s, f in zip(sentences, feats):
@@ -65,7 +67,9 @@ def collect(searcher, scorer, questions, gold_paths, k, progress):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.calibrate_support", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.calibrate_support", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path)
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"))
     parser.add_argument("--questions", type=int, default=3000, help="evenly spaced sample size")
@@ -133,7 +137,7 @@ def evaluate(rows, p, false_abstain: float) -> dict:
             entry["best"], entry["top_label"] = float(prob), bool(label)
     train_pos = [e["best"] for (q, v), e in by_q.items() if e["split"] == 0 and v == "with_gold" and e["any"]]
     threshold = float(np.quantile(train_pos, false_abstain))
-    out = {"threshold": round(threshold, 4)}
+    out: dict[str, Any] = {"threshold": round(threshold, 4)}
     for split, name in ((0, "train"), (1, "test")):
         pos = [e for (q, v), e in by_q.items() if e["split"] == split and v == "with_gold" and e["any"]]
         neg = [e for (q, v), e in by_q.items() if e["split"] == split and v == "without_gold" and not e["any"]]

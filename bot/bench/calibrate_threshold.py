@@ -38,7 +38,7 @@ def choose(answerable: list[float], unanswerable: list[float], max_false: float)
     points = sorted({logit(x) for x in answerable + unanswerable})
     cuts = [points[0] - 1.0] + [(a + b) / 2 for a, b in itertools.pairwise(points)] + [points[-1] + 1.0]
     allowed = int(max_false * len(answerable))
-    best = None
+    best: tuple[tuple[int, float], float, int, int] | None = None
     for cut in cuts:
         false = sum(logit(x) < cut for x in answerable)
         answered = sum(logit(x) >= cut for x in unanswerable)
@@ -48,13 +48,17 @@ def choose(answerable: list[float], unanswerable: list[float], max_false: float)
         key = (answered, -gap)
         if best is None or key < best[0]:
             best = (key, cut, false, answered)
+    assert best is not None  # the lowest cut abstains on nothing, so it is always allowed
     _, cut, false, answered = best
     return 1 / (1 + math.exp(-cut)), false, answered
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.calibrate_threshold", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("questions", nargs="?", type=Path, default=PROJECT_ROOT / "tests/data/questions_seeds_dev.jsonl")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.calibrate_threshold", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("questions", nargs="?", type=Path,
+                        default=PROJECT_ROOT / "tests/data/questions_seeds_dev.jsonl")
     parser.add_argument("--corpus", type=Path, default=PROJECT_ROOT / "seeds")
     parser.add_argument("--max-false-abstain", type=float, default=0.0)
     args = parser.parse_args()
@@ -69,7 +73,8 @@ def main() -> None:
     threshold, false, answered = choose(answerable, unanswerable, args.max_false_abstain)
     model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     model["threshold"] = round(threshold, 5)
-    model["threshold_fitted_on"] = f"{args.questions.name}: {len(answerable)} answerable, {len(unanswerable)} unanswerable"
+    model["threshold_fitted_on"] = (f"{args.questions.name}: {len(answerable)} answerable, "
+                                    f"{len(unanswerable)} unanswerable")
     MODEL_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     print(f"threshold {threshold:.5f}: {false}/{len(answerable)} answerable would abstain, "
           f"{len(unanswerable) - answered}/{len(unanswerable)} unanswerable abstain")

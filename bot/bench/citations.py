@@ -23,7 +23,9 @@ FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jso
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.citations", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.citations", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", default=FILES,
                         help="question files, relative to the project root (default: both seeds files)")
     files = parser.parse_args().files

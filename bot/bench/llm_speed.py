@@ -14,30 +14,40 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
+from bot.llm.base import Generator
 
-class Recording:
+
+class Recording(Generator):
     """Wraps a generator to keep the last answer's messages and grammar."""
 
-    def __init__(self, generator) -> None:
+    def __init__(self, generator: Generator) -> None:
         self.inner = generator
+        self.n_ctx = generator.n_ctx
         self.messages: list[dict] = []
         self.grammar: str | None = None
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def stream(self, messages, grammar, max_tokens):
+    def stream(self, messages: list[dict], grammar: str | None, max_tokens: int) -> Iterator[str]:
         """Record, then stream as the wrapped generator does."""
         if grammar is not None and "id ::=" in grammar:  # the answer, not a follow-up rewrite
             self.messages, self.grammar = messages, grammar
         return self.inner.stream(messages, grammar, max_tokens)
 
-    def generate(self, messages, grammar, max_tokens):
+    def generate(self, messages: list[dict], grammar: str | None, max_tokens: int) -> str:
         """The whole reply at once."""
         return "".join(self.stream(messages, grammar, max_tokens))
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def chat_tokens(self, messages: list[dict]) -> int:
+        return self.inner.chat_tokens(messages)
 
 
 def raw_time(llm, tokens: list[int], n_gen: int) -> tuple[float, float]:
@@ -59,7 +69,12 @@ def raw_time(llm, tokens: list[int], n_gen: int) -> tuple[float, float]:
 def _ask(answerer, question: str) -> dict:
     first: list[float] = []
     started = time.perf_counter()
-    answer = answerer.ask(question, on_statement=lambda *_: first or first.append(time.perf_counter() - started))
+
+    def on_statement(*_: object) -> None:
+        if not first:
+            first.append(time.perf_counter() - started)
+
+    answer = answerer.ask(question, on_statement=on_statement)
     wall = time.perf_counter() - started
     stats = answerer.generator.inner.last
     return {"wall": wall, "first_statement": first[0] if first else None, "ttft": stats.first_token_seconds,
@@ -95,8 +110,8 @@ def measure(answerer, questions: list[str]) -> dict:
 
 def summarize(rows: list[dict]) -> dict:
     """Medians and ratios over the measured questions."""
-    med = lambda key, src=None: statistics.median(
-        (r[src][key] if src else r[key]) for r in rows) if rows else 0.0
+    def med(key: str, src: str | None = None) -> float:
+        return statistics.median((r[src][key] if src else r[key]) for r in rows) if rows else 0.0
     raw = [r["raw_prompt"] + r["raw_decode"] for r in rows]
     return {
         "questions": len(rows),

@@ -21,8 +21,9 @@ def load_piaf(path: Path) -> tuple[list[tuple[str, str]], list[PiafQuestion]]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
     except (OSError, ValueError, KeyError) as exc:
-        raise SystemExit(f"cannot read PIAF from {path}: {exc}")
-    contexts, questions = [], []
+        raise SystemExit(f"cannot read PIAF from {path}: {exc}") from None
+    contexts: list[tuple[str, str]] = []
+    questions: list[PiafQuestion] = []
     for article in data:
         for paragraph in article["paragraphs"]:
             index = len(contexts)

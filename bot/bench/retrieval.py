@@ -22,6 +22,7 @@ from bot.settings import Settings
 from index.builder import build_index
 from index.embedder import Embedder
 from index.errors import IndexMismatchError
+from index.models import IndexReport
 from index.progress import Progress
 from index.search import Searcher, fuse
 
@@ -61,7 +62,8 @@ def gold_rank(searcher: Searcher, ids, lex, dense, weight, gold_path: str) -> in
     return next((i + 1 for i, p in enumerate(paths) if p == gold_path), None)
 
 
-def run(args) -> dict[str, dict[str, float]]:
+def run(args) -> tuple[dict[str, dict[str, float]], int, IndexReport]:
+    """The metrics of each variant, the number of questions asked and the indexing report."""
     contexts, questions = load_piaf(args.piaf)
     if args.limit:
         questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
@@ -78,10 +80,11 @@ def run(args) -> dict[str, dict[str, float]]:
     searcher = Searcher.open(settings, embedder)
     embedder.prime([q.question.strip() for q in questions])
     gold_paths = {i: str((corpus / f"piaf_{i:04d}.txt").resolve()) for i in range(len(contexts))}
+    shipped = settings.retrieval.dense_weight
     variants = {"BM25 only": ("lexical", 0.0), "dense only": ("dense", None),
-                f"hybrid (shipped, dense weight {settings.retrieval.dense_weight})": ("hybrid", settings.retrieval.dense_weight)}
+                f"hybrid (shipped, dense weight {shipped})": ("hybrid", shipped)}
     variants.update({f"hybrid, dense weight {w}": ("hybrid", w) for w in args.weights})
-    ranks: dict[str, list] = {name: [] for name in variants}
+    ranks: dict[str, list[int | None]] = {name: [] for name in variants}
     for q in Progress().iter(questions, "questions", unit="q"):
         ids, lex, dense = searcher.scores(q.question.strip(), "hybrid")
         for name, (mode, weight) in variants.items():
@@ -101,7 +104,9 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.retrieval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.retrieval", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path, help="path to piaf-v1.1.json")
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"),
                         help="where the corpus files and the index go (reused between runs)")

@@ -71,6 +71,8 @@ def part_b(args) -> dict:
     full = build_index(settings, [corpus], rebuild=True, embedder=embedder, progress=Progress())
     again = build_index(settings, [corpus], embedder=embedder, progress=Progress())
     reader = IndexReader.open_current(settings.index.home)
+    if reader is None:
+        raise SystemExit(f"no index in {settings.index.home} after building it")
     searcher = Searcher(reader, settings, embedder)
     step = max(1, len(questions) // args.questions)
     sample = [q.question.strip() for q in questions[::step][:args.questions]]
@@ -111,7 +113,9 @@ def int_list(text: str) -> list[int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.scale", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=120_000, help="vectors in the index-only comparison")
     parser.add_argument("--queries", type=int, default=1000, help="queries in the index-only part")
     parser.add_argument("--threads", type=int, default=1, help="OpenMP threads for the index-only searches")

@@ -99,7 +99,8 @@ def write_if_changed(path: Path, content: str) -> None:
 
 def chunk_count(paths: list[Path], settings: Settings) -> int:
     """Chunks the pipeline would cut from these files."""
-    return sum(len(chunk_spans(load_article(p), settings.index.chunk_chars, settings.index.chunk_overlap)) for p in paths)
+    size, overlap = settings.index.chunk_chars, settings.index.chunk_overlap
+    return sum(len(chunk_spans(load_article(p), size, overlap)) for p in paths)
 
 
 def write_filler(folder: Path, contexts, target_chunks: int, settings: Settings, seed: int) -> int:

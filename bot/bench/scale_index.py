@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from bot.bench.scale_data import DIM, mixture
 from index import dense
 
+if TYPE_CHECKING:
+    import faiss
+
 K = 10
+
+IndexT = TypeVar("IndexT", bound="faiss.Index")
 
 
 def rss() -> int:
     """Resident memory of this process in bytes, after handing freed heap memory back to the system."""
-    try:
-        # Otherwise memory freed by an earlier index stays resident and hides the next one's growth.
+    # Otherwise memory freed by an earlier index stays resident and hides the next one's growth.
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
@@ -56,7 +62,7 @@ def build_ivf(vectors: np.ndarray, nlist: int, seed: int):
     return index
 
 
-def built(build, threads: int) -> tuple[object, dict]:
+def built(build: Callable[[], IndexT], threads: int) -> tuple[IndexT, dict]:
     """Run an index build with this many OpenMP threads; the index and what it cost."""
     import faiss
 

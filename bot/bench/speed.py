@@ -64,21 +64,22 @@ def bench_indexing(corpus: Path, work: Path) -> str:
     embedder = Embedder(settings.index.embed_model, settings.index.embed_batch)
     embedder.encode(texts[:8], bulk=True)  # load the model outside both timings
     started = time.perf_counter()
-    embedder.model.encode(texts, batch_size=settings.index.embed_batch, normalize_embeddings=True, show_progress_bar=False)
+    embedder.model.encode(texts, batch_size=settings.index.embed_batch, normalize_embeddings=True,
+                          show_progress_bar=False)
     raw = time.perf_counter() - started
     started = time.perf_counter()
     report = build_index(settings, [corpus], rebuild=True, embedder=embedder)
     pipeline = time.perf_counter() - started
     cold_full = run_cli("index", str(corpus), "--home", str(work / "cold-home"), "--rebuild", "--quiet")
     unchanged = [run_cli("index", str(corpus), "--home", str(settings.index.home), "--quiet") for _ in range(3)]
-    n = report.chunks
+    n, batch = report.chunks, settings.index.embed_batch
     return f"""## Indexing throughput
 
 `python -m bot.bench.speed PIAF --parts indexing` — {report.articles} PIAF contexts, {n} chunks.
 
 | measure | seconds | chunks/s |
 |---|---|---|
-| raw `SentenceTransformer.encode` of the same {n} chunk texts (batch {settings.index.embed_batch}) | {raw:.1f} | {n / raw:.1f} |
+| raw `SentenceTransformer.encode` of the same {n} chunk texts (batch {batch}) | {raw:.1f} | {n / raw:.1f} |
 | citebot pipeline in-process (read, chunk, embed, SQLite, FAISS, BM25, publish) | {pipeline:.1f} | {n / pipeline:.1f} |
 | `citebot index --rebuild` as a new process (imports and model load included) | {cold_full:.1f} | {n / cold_full:.1f} |
 | `citebot index` of the unchanged corpus (new process, median of 3; embeds nothing) | {sorted(unchanged)[1]:.2f} | — |
@@ -187,7 +188,9 @@ questions, extractive mode over the whole PIAF corpus (k = {settings.retrieval.k
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench.speed", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.bench.speed", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path)
     parser.add_argument("--parts", default="indexing,latency,extractive")
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench"))
