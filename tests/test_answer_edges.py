@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS
 
 from bot.answer.evaluate import judge, load_questions
 from bot.answer.language import OTHER, detect_language
@@ -15,6 +14,8 @@ from index.builder import build_index
 from index.errors import InputError, ModelError
 from index.models import display_path
 from index.search import Searcher
+
+from conftest import SEEDS
 
 TRAIN_QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 TRAIN = "train blindé"

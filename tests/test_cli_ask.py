@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, ScriptedGenerator, sentence_id
-from test_cli_errors import assert_one_line_error, invoke
 
 from bot.answer.pipeline import Answerer
+
+from conftest import SEEDS, ScriptedGenerator, sentence_id
+from test_cli_errors import assert_one_line_error, invoke
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 UNANSWERABLE = "Quel est le salaire annuel de Vladimir Poutine ?"

@@ -12,9 +12,10 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import SEEDS, run_cli
 
 from bot.cli.main import cli
+
+from conftest import SEEDS, run_cli
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 

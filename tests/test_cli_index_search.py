@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SEEDS, run_cli
-from test_cli_errors import assert_one_line_error, invoke
 
 from index import store
+
+from conftest import SEEDS, run_cli
+from test_cli_errors import assert_one_line_error, invoke
 
 KIRBY = "Qui est John Kirby ?"
 

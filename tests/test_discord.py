@@ -10,14 +10,15 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 import pytest_asyncio
-from conftest import ScriptedGenerator, sentence_id
-from discord_harness import FakeInteraction, configure, dpytest_intents, install, mention, say
 
 from bot.answer.pipeline import Answerer
 from bot.answer.records import Answer, Citation
 from bot.discord.bot import CitebotBot
 from bot.discord.format import CONTENT_LIMIT, split_text
 from bot.discord.worker import AnswerService
+
+from conftest import ScriptedGenerator, sentence_id
+from discord_harness import FakeInteraction, configure, dpytest_intents, install, mention, say
 
 
 async def _make_bot(settings, answerer, queue=8, cooldown=0.0, **changes) -> CitebotBot:

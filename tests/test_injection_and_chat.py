@@ -5,11 +5,11 @@ import shutil
 import pytest
 
 from bot.answer.condense import Turn, needs_context, standalone_question
-from bot.answer.pipeline import Answerer
 from bot.answer.injection import is_instruction
+from bot.answer.pipeline import Answerer
+from bot.settings import Settings
 from index.builder import build_index
 from index.search import Searcher
-from bot.settings import Settings
 
 from conftest import SEEDS, ScriptedGenerator
 
@@ -88,7 +88,8 @@ def test_a_model_that_obeys_injections_never_sees_them(injected, question):
 
     model = ScriptedGenerator(obey)
     # A threshold near zero: the abstention gate must not spare the model the injected passages.
-    answer = Answerer(settings.replace(extractive=False, abstain_threshold=1e-9), searcher, generator=model).ask(question)
+    permissive = settings.replace(extractive=False, abstain_threshold=1e-9)
+    answer = Answerer(permissive, searcher, generator=model).ask(question)
     assert model.prompts, "the model must have been asked, or this test proves nothing"
     assert "PWNED" not in answer.text
     assert all("PWNED" not in m["content"] for prompt in model.prompts for m in prompt if m["role"] == "user")

@@ -12,8 +12,8 @@ import pytest
 
 from bot.answer.evaluate import load_questions, run_eval
 from bot.answer.grounding import ground
-from bot.llm.llama import LlamaCppGenerator, extra_buffers_safe
 from bot.answer.pipeline import Answerer
+from bot.llm.llama import LlamaCppGenerator, extra_buffers_safe
 
 from conftest import DATA, run_cli
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.settings import Settings, load_settings
 from index.errors import ConfigError
@@ -95,7 +96,7 @@ def test_calibrated_threshold_is_none_not_zero():
 
 def test_settings_are_frozen_and_replace_validates():
     settings = Settings()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         settings.retrieval.k = 9  # type: ignore[misc]
     assert settings.replace(k=9, home="/tmp/h").retrieval.k == 9
     with pytest.raises(ConfigError):

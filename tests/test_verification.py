@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.llm.base import parse_json
 from bot.answer.pipeline import Answerer
 from bot.answer.verify import locate
+from bot.llm.base import parse_json
 
 from conftest import ScriptedGenerator, sentence_id
 

@@ -34,7 +34,7 @@ _ROLES = (r"president|presidente|ministre|porte-parole|conseiller|conseillere|se
           r"analyst|journalist|ambassador|judge|mayor|senator|king|queen|founder|ceo|head")
 
 # (type, cue on folded question text); the first that matches wins.
-_CUES = [
+_CUE_PATTERNS = [
     ("duration", r"\b(combien de temps|pendant combien|depuis combien|how long)\b"),
     ("vehicle", r"\b(moyen de transport|moyens de transport|quel vehicule|comment est-(il|elle) (venu|arrive)|"
                 r"how did .* (travel|come|arrive)|means of transport)\b"),
@@ -48,7 +48,7 @@ _CUES = [
                      r"quel site|quelle entreprise|which agency|which university|which newspaper)\b"),
     ("person", r"^\W*(et\s+)?(qui|de qui|a qui|par qui|avec qui|who|whom|whose)\b"),
 ]
-_CUES = [(name, re.compile(pattern)) for name, pattern in _CUES]
+_CUES = [(name, re.compile(pattern)) for name, pattern in _CUE_PATTERNS]
 _PLACE_QUESTION = re.compile(r"(^|\W)où\b", re.I)
 # "Qui est John Kirby ?" asks for a description (a role); "Qui est le conseiller ... ?" for a person.
 _ROLE_QUESTION = re.compile(r"^\W*(?:[Ee]t\s+)?(?:[Qq]ui est|[Qq]ui était|[Ww]ho is|[Ww]ho was)\s+[A-ZÀ-Ý]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def parse_line(line: str, kept: list[Sentence], problems: list[str]) -> DraftSta
     return DraftStatement(text, tuple(dict.fromkeys(citations)))
 
 
-def split_lines(pieces: Iterator[str]) -> Iterator[str]:
+def split_lines(pieces: Iterator[str]) -> PyGenerator[str, None, None]:
     """Complete lines from a stream of text pieces (the last one even without a newline).
 
     Stops reading (which stops the model) at a line that opens like a part of the prompt.

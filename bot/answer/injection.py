@@ -47,4 +47,4 @@ def is_instruction(text: str) -> bool:
 
 def _payload(text: str) -> bool:
     match = _PAYLOAD.search(text)
-    return bool(match) and match.group(0).split()[-1].strip("«\"“'").isupper()
+    return match is not None and match.group(0).split()[-1].strip("«\"“'").isupper()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.answer.language import message
-from index.models import Chunk, Hit, display_path
+from index.models import Hit, display_path
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,10 @@ class Citation:
     quote: str
     encoding: str = "utf-8"  # the article's, as the index recorded it
 
-    source = Chunk.source  # one rule for the path shown to users
+    @property
+    def source(self) -> str:
+        """The article path as shown to users: the same rule as Chunk.source."""
+        return display_path(self.path)
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""

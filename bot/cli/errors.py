@@ -64,11 +64,12 @@ class _Stop(click.exceptions.Exit):
 
 def _drop_stdout() -> None:
     """Stdout is gone (closed pipe, full disk): let the interpreter's last flush go nowhere, quietly."""
-    if sys.stdout is not sys.__stdout__:
-        return  # a test runner's capture, or an embedding program's stream: not ours to touch
+    stdout = sys.__stdout__
+    if stdout is None or sys.stdout is not stdout:
+        return  # no stdout at all, a test runner's capture, or an embedding program's stream: not ours
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError):
         pass
