@@ -7,14 +7,14 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from bot.llm.decoding import GrammarChecker
 from bot.llm.base import Generator, check_gguf, first_line
+from bot.llm.decoding import GrammarChecker
 from index.errors import ModelError
 
 
