@@ -1,13 +1,18 @@
 """`citebot eval` on a file it has never seen agrees with a recomputation from `citebot ask --json`."""
 
 import json
+import os
 import re
 import shutil
 import unicodedata
+from types import SimpleNamespace
 
 import pytest
+from click.testing import CliRunner
 
-from conftest import SEEDS, run_cli
+from bot.cli.main import cli
+
+from conftest import SEEDS
 
 QUESTIONS = [
     {"question": "Quelle base spatiale historique Vostotchny doit-il remplacer ?",
@@ -57,21 +62,33 @@ def _recompute(rows, answers, k):
     }
 
 
+def _run(workdir, *args: str, input: str | None = None):
+    """citebot in process, in the work folder, sharing the session's embedding model."""
+    previous = os.getcwd()
+    os.chdir(workdir.folder)
+    try:
+        result = CliRunner().invoke(cli, list(args), input=input, obj={"embedder": workdir.embedder})
+    finally:
+        os.chdir(previous)
+    return SimpleNamespace(returncode=result.exit_code, stdout=result.stdout, stderr=result.stderr)
+
+
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
+def workdir(tmp_path_factory, embedder):
     folder = tmp_path_factory.mktemp("eval")
     shutil.copytree(SEEDS, folder / "seeds")
     (folder / "new.jsonl").write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in QUESTIONS) + "\n",
                                       encoding="utf-8")
-    assert run_cli("index", "--quiet", cwd=folder).returncode == 0
-    return folder
+    work = SimpleNamespace(folder=folder, embedder=embedder)
+    assert _run(work, "index", "--quiet").returncode == 0
+    return work
 
 
 def test_eval_metrics_match_an_independent_recomputation_from_ask_output(workdir):
-    evaluated = run_cli("eval", "new.jsonl", "--json", "--extractive", "--quiet", cwd=workdir)
+    evaluated = _run(workdir, "eval", "new.jsonl", "--json", "--extractive", "--quiet")
     assert evaluated.returncode == 0, evaluated.stderr
     report = json.loads(evaluated.stdout)
-    asked = run_cli("ask", "-", "--extractive", "--quiet", cwd=workdir,
+    asked = _run(workdir, "ask", "-", "--extractive", "--quiet",
                     input="\n".join(q["question"] for q in QUESTIONS) + "\n")
     answers = [json.loads(line) for line in asked.stdout.splitlines()]
     metrics = report["metrics"]
@@ -83,7 +100,7 @@ def test_eval_metrics_match_an_independent_recomputation_from_ask_output(workdir
 
 
 def test_eval_prints_a_table_by_default(workdir):
-    proc = run_cli("eval", "new.jsonl", "--extractive", "--quiet", cwd=workdir)
+    proc = _run(workdir, "eval", "new.jsonl", "--extractive", "--quiet")
     assert proc.returncode == 0
     assert re.search(r"^quote_verified\s+1\.0$", proc.stdout, re.M)
     assert re.search(r"^latency_p95_s\s+\d", proc.stdout, re.M)
@@ -94,6 +111,6 @@ def test_eval_prints_a_table_by_default(workdir):
     ("not json", "new_bad.jsonl:2: expected"),
 ])
 def test_a_malformed_question_file_is_a_one_line_error(workdir, line, message):
-    (workdir / "new_bad.jsonl").write_text(json.dumps(QUESTIONS[0]) + "\n" + line + "\n", encoding="utf-8")
-    proc = run_cli("eval", "new_bad.jsonl", "--extractive", cwd=workdir)
+    (workdir.folder / "new_bad.jsonl").write_text(json.dumps(QUESTIONS[0]) + "\n" + line + "\n", encoding="utf-8")
+    proc = _run(workdir, "eval", "new_bad.jsonl", "--extractive")
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
