@@ -1,41 +1,36 @@
-"""`citebot index`: an incremental, crash-safe update of the home folder's index."""
+"""`citebot index`: an incremental, crash-safe update of the index.
+
+The builder plans (which articles are new, changed, unchanged or gone), chunks and embeds what
+changed, and hands every chunk to the store's GenerationWriter (index/storage.py); vectors of
+unchanged chunk texts are copied from the live generation instead of being embedded again.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from index import dense, store
-from index.analyzer import ANALYZER_VERSION, Analyzer
+from index.analyzer import Analyzer
 from index.chunker import chunk_spans
-from index.embedder import Embedder
-from index.errors import IndexMismatchError
-from index.lexical import Lexical
-from index.loader import SkipFile, content_hash, discover, load_article
+from index.embedder import Embedder, open_embedder
+from index.errors import IndexCorruptError, InputError
+from index.loader import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    SkipFile,
+    content_hash,
+    discover,
+    load_article,
+    read_article_bytes,
+)
+from index.manifest import check_compatible, new_manifest
 from index.models import Article, IndexReport, Skipped, display_path
 from index.progress import Progress
-from index.reader import IndexReader
 from index.settings import SearchSettings
-
-
-def index_identity(settings: SearchSettings) -> dict:
-    """What an index must share with the settings to be searchable with them."""
-    return {"embed_model": settings.index.embed_model, "chunk_chars": settings.index.chunk_chars,
-            "chunk_overlap": settings.index.chunk_overlap, "language": settings.index.language,
-            "analyzer": ANALYZER_VERSION}
-
-
-def check_compatible(manifest: dict, settings: SearchSettings) -> None:
-    """Raise IndexMismatchError when the index was built with other indexing settings."""
-    wanted = index_identity(settings)
-    diffs = [f"{k}={manifest.get(k)!r} (settings say {v!r})" for k, v in wanted.items() if manifest.get(k) != v]
-    if diffs:
-        raise IndexMismatchError(f"the index in {settings.index.home} was built with {', '.join(diffs)}; "
-                                 "rebuild it with: citebot index --rebuild")
+from index.storage import IndexStore, IndexView, open_store
 
 
 def index_text(title: str, text: str) -> str:
@@ -49,31 +44,33 @@ def _sha(text: str) -> str:
 
 @dataclass
 class _Plan:
-    articles: list[Article]          # new or changed, parsed
-    unchanged: list[str]             # paths kept as they are
-    removed: list[str]
-    updated: int
-    skipped: list[Skipped]
-    warnings: list[str]
+    articles: list[Article] = field(default_factory=list)   # new or changed, parsed
+    unchanged: list[str] = field(default_factory=list)      # paths kept as they are
+    removed: list[str] = field(default_factory=list)
+    updated: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def _plan(paths: list[Path], old: dict[str, str], progress: Progress) -> _Plan:
+def _plan(paths: list[Path], old: dict[str, str], progress: Progress,
+          max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> _Plan:
     files, skipped = discover(paths)
-    plan = _Plan([], [], [], 0, list(skipped), [])
+    plan = _Plan(skipped=list(skipped))
     seen = set()
     for path in progress.iter(files, "reading"):
-        key = str(path.resolve())
+        key = str(path)  # discover returns resolved paths
         try:
-            raw_sha = content_hash(path.read_bytes())
-        except OSError as exc:
-            plan.skipped.append(Skipped(key, f"unreadable: {exc.strerror}"))
+            raw = read_article_bytes(path, max_bytes)
+        except SkipFile as exc:
+            plan.skipped.append(Skipped(key, str(exc)))
             continue
+        raw_sha = content_hash(raw)
         seen.add(key)
         if old.get(key) == raw_sha:
             plan.unchanged.append(key)
             continue
         try:
-            article = load_article(path)
+            article = load_article(path, max_bytes, raw=raw)
         except SkipFile as exc:
             plan.skipped.append(Skipped(key, str(exc)))
             seen.discard(key)
@@ -87,25 +84,45 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress) -> _Plan:
 
 
 def build_index(settings: SearchSettings, paths: list[Path], rebuild: bool = False,
-                embedder: Embedder | None = None, progress: Progress | None = None) -> IndexReport:
-    """Bring the index in settings.index.home in line with the articles under `paths`."""
+                embedder: Embedder | None = None, progress: Progress | None = None,
+                wait: bool = False) -> IndexReport:
+    """Bring the index of settings.index.home in line with the articles under `paths`.
+
+    IndexLockedError when another update holds the lock, unless `wait` (then it waits for it).
+    """
+    index_store = open_store(settings, create=True)
+    with index_store.lock(wait=wait):
+        return update_index(index_store, settings, paths, rebuild, embedder, progress)
+
+
+def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[Path], rebuild: bool = False,
+                 embedder: Embedder | None = None, progress: Progress | None = None) -> IndexReport:
+    """build_index for a caller that already holds the store's lock (see index/service.py)."""
     started = time.perf_counter()
     progress = progress or Progress(enabled=False)
-    home = store.check_home(Path(settings.index.home), create=True)
-    with store.HomeLock(home):
-        store.prune(home, strict=not rebuild)
-        old = None if rebuild else IndexReader.open_current(home)
-        if old is not None:
-            check_compatible(old.manifest, settings)
-        plan = _plan(paths, old.article_hashes() if old else {}, progress)
-        changed = bool(plan.articles or plan.removed or old is None)
-        embedded = 0
-        total_articles = len(plan.articles) + len(plan.unchanged)
-        total_chunks = old.size if old else 0
-        if changed:
-            embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
-            total_chunks, embedded = _write(home, settings, plan, old, embedder, progress)
-        store.prune(home, strict=not rebuild)
+    # Without CURRENT, pruning would delete every generation: point it at the newest complete one first.
+    recovered = None if rebuild else index_store.recover()
+    old, damage = (None, None) if rebuild else index_store.open_for_update()
+    if old is not None:
+        check_compatible(old.manifest, settings)
+    max_bytes = round(settings.index.max_article_mb * 1_000_000)
+    plan = _plan(paths, old.article_hashes() if old else {}, progress, max_bytes)
+    if not (plan.articles or plan.unchanged) and _holds_articles(index_store, old, damage):
+        # A mistyped or unmounted folder must not empty the index.
+        raise InputError(f"no articles found in {', '.join(str(p) for p in paths)}; the index is unchanged")
+    if recovered:
+        plan.warnings.insert(0, recovered)
+    if damage:
+        plan.warnings.append(f"the index in {settings.index.home} was damaged ({damage}); "
+                             "rebuilt it from the articles")
+    index_store.prune(strict=not rebuild)
+    embedded = 0
+    total_articles = len(plan.articles) + len(plan.unchanged)
+    total_chunks = old.size if old else 0
+    if plan.articles or plan.removed or old is None:
+        embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch)
+        total_chunks, embedded = _write(index_store, settings, plan, old, embedder, progress)
+    index_store.prune(strict=not rebuild)
     return IndexReport(
         articles=total_articles, chunks=total_chunks,
         added=len(plan.articles) - plan.updated, updated=plan.updated, removed=len(plan.removed),
@@ -113,65 +130,64 @@ def build_index(settings: SearchSettings, paths: list[Path], rebuild: bool = Fal
         warnings=tuple(plan.warnings), seconds=time.perf_counter() - started)
 
 
-def _write(home: Path, settings: SearchSettings, plan: _Plan, old: IndexReader | None,
+def _holds_articles(index_store: IndexStore, old: IndexView | None, damage: str | None) -> bool:
+    """Whether the live index holds articles, or may: a damaged one cannot tell."""
+    if damage is not None:
+        return True
+    if old is None:  # --rebuild: the live generation was not opened
+        try:
+            old = index_store.open_live()
+        except IndexCorruptError:
+            return True
+    return old is not None and old.manifest.get("articles") != 0
+
+
+def _write(index_store: IndexStore, settings: SearchSettings, plan: _Plan, old: IndexView | None,
            embedder: Embedder, progress: Progress) -> tuple[int, int]:
-    """Write a complete new generation into a temp folder, then publish it."""
-    tmp = store.new_generation_dir(home)
-    conn = store.connect(tmp / "store.sqlite", readonly=False)
-    rows: list[str] = []                     # the indexed text of each chunk, in chunk-id order
-    sources: list[tuple[str, int]] = []      # where each vector comes from: ("old", id) or ("new", i)
-    new_texts: list[str] = []
-    cache = old.vector_ids_by_text([a.path for a in plan.articles]) if old else {}
-    kept = set(plan.unchanged)
-    # Articles are written in path order so that chunk ids follow a stable order.
-    entries = [("old", p) for p in kept] + [("new", a) for a in plan.articles]
-    entries.sort(key=lambda e: e[1] if e[0] == "old" else e[1].path)
-    for article_id, (origin, item) in enumerate(entries):
-        if origin == "old":
-            article, old_chunks = old.article_with_chunks(item)
-            spans = [(c.start, c.end, c.id) for c in old_chunks]
-        else:
-            article = item
-            spans = [(s, e, None) for s, e in chunk_spans(article, settings.index.chunk_chars, settings.index.chunk_overlap)]
-        conn.execute("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", (
-            article_id, article.path, article.kind, article.encoding, article.sha256, article.title,
-            article.date, article.body_start, article.body_end, article.text))
-        for start, end, old_id in spans:
-            text = article.text[start:end]
-            embedded_text = index_text(article.title, text)
-            sha = _sha(embedded_text)
-            conn.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?)", (len(rows), article_id, start, end, text, sha))
-            rows.append(embedded_text)
-            old_id = cache.get(sha) if old_id is None else old_id
-            if old_id is not None:
-                sources.append(("old", old_id))
+    """Write a complete new generation, then publish it; returns its chunk count and how many were embedded."""
+    with index_store.writer() as writer:
+        rows: list[str] = []                     # the indexed text of each chunk, in chunk-id order
+        reused: dict[int, int] = {}              # chunk id -> id of the old chunk whose vector it keeps
+        embed: dict[int, int] = {}               # chunk id -> position in new_texts
+        new_texts: list[str] = []
+        cache = old.vector_ids_by_text([a.path for a in plan.articles]) if old else {}
+        # Articles are written in path order so that chunk ids follow a stable order.
+        entries: list[tuple[str, Article | None]] = [(p, None) for p in plan.unchanged]
+        entries += [(a.path, a) for a in plan.articles]
+        entries.sort(key=lambda entry: entry[0])
+        for path, parsed in entries:
+            if parsed is None:
+                assert old is not None  # an unchanged article comes from the old generation
+                article, old_chunks = old.article_with_chunks(path)
+                spans: list[tuple[int, int, int | None]] = [(c.start, c.end, c.id) for c in old_chunks]
             else:
-                sources.append(("new", len(new_texts)))
-                new_texts.append(embedded_text)
-    conn.commit()
-    conn.close()
-    with progress.bar(len(new_texts), "embedding", unit="chunk") as bar:
-        fresh = embedder.encode(new_texts, progress=bar.update, bulk=True)
-    dim = fresh.shape[1] if len(new_texts) else (old.dim if old else embedder.dim)
-    vectors = np.zeros((len(rows), dim), dtype=np.float32)
-    for i, (origin, ref) in enumerate(sources):
-        vectors[i] = old.vectors[ref] if origin == "old" else fresh[ref]
-    _write_search_structures(tmp, settings, vectors, rows, progress)
-    store.write_manifest(tmp, {
-        "format": store.FORMAT_VERSION, **index_identity(settings), "dim": int(dim),
-        "faiss": dense.index_kind(len(rows)), "articles": len(entries), "chunks": len(rows),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
-    store.publish(home, tmp)
+                article = parsed
+                spans = [(s, e, None) for s, e in
+                         chunk_spans(article, settings.index.chunk_chars, settings.index.chunk_overlap)]
+            chunks = []
+            for start, end, old_id in spans:
+                embedded_text = index_text(article.title, article.text[start:end])
+                sha = _sha(embedded_text)
+                chunks.append((start, end, sha))
+                old_id = cache.get(sha) if old_id is None else old_id
+                if old_id is not None:
+                    reused[len(rows)] = old_id
+                else:
+                    embed[len(rows)] = len(new_texts)
+                    new_texts.append(embedded_text)
+                rows.append(embedded_text)
+            writer.add_article(article, chunks)
+        with progress.bar(len(new_texts), "embedding", unit="chunk") as bar:
+            fresh = embedder.encode(new_texts, progress=bar.update, bulk=True)
+        dim = fresh.shape[1] if new_texts else (old.dim if old else embedder.dim)
+        vectors = np.zeros((len(rows), dim), dtype=np.float32)
+        if reused:
+            assert old is not None
+            vectors[list(reused)] = old.chunk_vectors(list(reused.values()))
+        if embed:
+            vectors[list(embed)] = fresh[list(embed.values())]
+        with progress.spinner("building search indexes"):
+            analyzer = Analyzer(settings.index.language)
+            writer.publish(vectors, [analyzer.terms(t) for t in rows],
+                           new_manifest(settings, dim=dim, articles=len(entries), chunks=len(rows)))
     return len(rows), len(new_texts)
-
-
-def _write_search_structures(folder: Path, settings: SearchSettings, vectors: np.ndarray,
-                             texts: list[str], progress: Progress) -> None:
-    np.save(folder / "vectors.npy", vectors)
-    mean, cov = dense.score_stats(vectors)
-    np.savez(folder / "dense_stats.npz", mean=mean, cov=cov)
-    with progress.spinner("building search indexes"):
-        dense.save_faiss(dense.build_faiss(vectors), folder / "dense.faiss")
-        analyzer = Analyzer(settings.index.language)
-        Lexical.build([analyzer.terms(t) for t in texts]).save(folder / "bm25")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,12 +19,13 @@ def index_kind(n_vectors: int) -> str:
     return "flat" if n_vectors <= EXACT_LIMIT else "hnsw"
 
 
-def build_faiss(vectors: np.ndarray, kind: str | None = None):
+def build_faiss(vectors: np.ndarray, kind: str | None = None) -> Any:
     """Build an inner-product index over normalised vectors."""
     import faiss
 
     dim = vectors.shape[1]
     kind = kind or index_kind(len(vectors))
+    index: Any
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -36,14 +38,14 @@ def build_faiss(vectors: np.ndarray, kind: str | None = None):
     return index
 
 
-def save_faiss(index, path: Path) -> None:
+def save_faiss(index: Any, path: Path) -> None:
     """Write a FAISS index to a file."""
     import faiss
 
     faiss.write_index(index, str(path))
 
 
-def load_faiss(path: Path):
+def load_faiss(path: Path) -> Any:
     """Read an index for querying."""
     import faiss
 

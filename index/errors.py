@@ -25,6 +25,10 @@ class IndexCorruptError(CitebotError):
     """The index files cannot be read."""
 
 
+class LiveGenerationLost(IndexCorruptError):
+    """Generations remain but which one is live was lost; `citebot index` recovers it."""
+
+
 class ModelError(CitebotError):
     """A model (embedding or LLM) is missing, corrupt or fails to load."""
 

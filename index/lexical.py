@@ -19,7 +19,7 @@ class Lexical:
         self.size = size
 
     @classmethod
-    def build(cls, documents: list[list[str]]) -> "Lexical":
+    def build(cls, documents: list[list[str]]) -> Lexical:
         """A BM25 index over tokenised documents."""
         import bm25s
 
@@ -34,7 +34,7 @@ class Lexical:
             self.retriever.save(str(folder), show_progress=False)
 
     @classmethod
-    def load(cls, folder: Path, size: int) -> "Lexical":
+    def load(cls, folder: Path, size: int) -> Lexical:
         """Read an index written by save(); `size` is the number of chunks it covers."""
         import bm25s
 

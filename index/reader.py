@@ -1,4 +1,4 @@
-"""Read access to one published generation: articles, chunks, vectors and search structures."""
+"""The embedded store's IndexView: one generation folder's SQLite, vectors, FAISS and BM25 files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from index import dense, store
 from index.errors import IndexCorruptError
 from index.lexical import Lexical
 from index.models import Article, Chunk
+from index.storage import Ids, IndexView
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
 # What numpy, FAISS (RuntimeError, MemoryError for absurd sizes), bm25s and SQLite raise on
@@ -24,7 +25,7 @@ _UNREADABLE = (OSError, ValueError, RuntimeError, KeyError, IndexError, TypeErro
 _T = TypeVar("_T")
 
 
-def _article(row) -> Article:
+def _article(row: tuple[Any, ...]) -> Article:
     return Article(*row)
 
 
@@ -39,11 +40,12 @@ def verify_folder(folder: Path) -> None:
         reader.db.close()
 
 
-class IndexReader:
-    """An immutable generation; safe to share between threads (reads only)."""
+class IndexReader(IndexView):
+    """An immutable generation folder; safe to share between threads (reads only)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.generation = folder.name
         self.manifest = store.read_manifest(folder)
         # Parts are loaded on first use; a missing one is reported now rather than mid-search.
         self._require("store.sqlite", "vectors.npy", "dense.faiss", "dense_stats.npz")
@@ -113,18 +115,13 @@ class IndexReader:
         except _UNREADABLE:
             raise store.DamagedGeneration(self.folder, f"{part} cannot be read") from None
 
-    @property
-    def dim(self) -> int:
-        """Dimension of the stored vectors."""
-        return int(self.manifest["dim"])
-
     @cached_property
     def vectors(self) -> np.ndarray:
         """All chunk vectors, memory-mapped."""
         return self._load("vectors.npy", lambda: np.load(self.folder / "vectors.npy", mmap_mode="r"))
 
     @cached_property
-    def faiss(self):
+    def faiss(self) -> Any:
         """The FAISS index, loaded on first use."""
         return self._load("dense.faiss", lambda: dense.load_faiss(self.folder / "dense.faiss"))
 
@@ -152,8 +149,10 @@ class IndexReader:
         return _article(row) if row else None
 
     def article_with_chunks(self, path: str) -> tuple[Article, list[Chunk]]:
-        """An article and its chunks in order."""
+        """An article and its chunks in order; KeyError when it is not indexed."""
         article = self.article(path)
+        if article is None:
+            raise KeyError(path)
         rows = self.db.execute(
             'SELECT c.id, c.start, c."end", c.text FROM chunks c JOIN articles a ON a.id = c.article_id '
             "WHERE a.path = ? ORDER BY c.id", (path,))
@@ -168,9 +167,9 @@ class IndexReader:
             found.update(rows)
         return found
 
-    def chunks(self, ids: list[int]) -> list[Chunk]:
+    def chunks(self, ids: Ids) -> list[Chunk]:
         """Chunks by id, in the order asked."""
-        if not ids:
+        if len(ids) == 0:
             return []
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
@@ -182,3 +181,30 @@ class IndexReader:
     def article_count(self) -> int:
         """Number of indexed articles."""
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def chunk_vectors(self, ids: Ids) -> np.ndarray:
+        """The stored vectors of these chunks, in the order asked."""
+        wanted = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(wanted, kind="stable")  # a memory map is read fastest in file order
+        out = np.empty((len(wanted), self.dim), dtype=np.float32)
+        out[order] = self.vectors[wanted[order]]
+        return out
+
+    def lexical_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every chunk for these analyzer terms."""
+        return self.lexical.scores(terms)
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        """How many chunks contain each analyzer term."""
+        return self.lexical.document_frequency(terms)
+
+    def dense_candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
+        """Ids of the n chunks FAISS finds nearest to a unit vector."""
+        _, ids = self.faiss.search(np.asarray(vector, dtype=np.float32)[None, :], n)
+        return ids[0][ids[0] >= 0]
+
+    def dense_moments(self, vector: np.ndarray) -> tuple[float, float]:
+        """Mean and standard deviation of vector·x over the chunk vectors, from their mean and covariance."""
+        # For any query q the mean of q·x over the corpus is q·mean and its variance qᵀ·cov·q.
+        mean, cov = self.dense_stats
+        return float(vector @ mean), float(np.sqrt(max(float(vector @ cov @ vector), 0.0)))

@@ -4,23 +4,23 @@ Fusion adds z-normalised scores, BM25 at weight 1 and dense at `dense_weight`. R
 (RRF) with equal weights loses to BM25 alone on PIAF because the English MiniLM is the weaker
 signal; standardised scores keep each signal's confidence and let BM25 lead
 (docs/BENCHMARKS.md has the numbers).
+
+The Searcher reads the index only through an IndexView (index/storage.py), and embeds questions
+through an Embedder (index/embedder.py).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from index import store
 from index.analyzer import Analyzer
-from index.builder import check_compatible
-from index.embedder import Embedder
+from index.embedder import Embedder, open_embedder
 from index.errors import IndexMismatchError, IndexMissingError, InputError
+from index.manifest import check_compatible
 from index.models import Hit, SearchResult
 from index.question import admit_question
-from index.reader import IndexReader
 from index.settings import SearchSettings
+from index.storage import IndexStore, IndexView, open_store
 
 MODES = ("hybrid", "lexical", "dense")
 
@@ -42,33 +42,39 @@ def fuse(ids: np.ndarray, lexical: np.ndarray, dense: np.ndarray, dense_weight: 
 
 
 class Searcher:
-    """Answers `search` queries against one index generation, models loaded once."""
+    """Answers `search` queries against one index generation, models loaded once.
 
-    def __init__(self, reader: IndexReader, settings: SearchSettings, embedder: Embedder | None = None) -> None:
+    Given the store it was opened from, it follows the store's live generation (refresh).
+    """
+
+    def __init__(self, reader: IndexView, settings: SearchSettings, embedder: Embedder | None = None,
+                 store: IndexStore | None = None) -> None:
         check_compatible(reader.manifest, settings)
         self.reader = reader
         self.settings = settings
+        self.store = store
         self.analyzer = Analyzer(settings.index.language)
-        self.embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
+        self.embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch)
         self._dim_checked = False
 
     @classmethod
-    def open(cls, settings: SearchSettings, embedder: Embedder | None = None) -> "Searcher":
+    def open(cls, settings: SearchSettings, embedder: Embedder | None = None,
+             store: IndexStore | None = None) -> Searcher:
         """Open the live index of settings.index.home; IndexMissingError when there is none."""
-        reader = IndexReader.open_current(Path(settings.index.home))
+        store = store or open_store(settings)
+        reader = store.open_live()
         if reader is None:
             raise IndexMissingError(f"no index in {settings.index.home}; run: citebot index")
-        return cls(reader, settings, embedder)
+        return cls(reader, settings, embedder, store)
 
     def refresh(self) -> None:
         """Follow the live generation, so a long-running chat or bot sees a re-index."""
-        home = Path(self.settings.index.home)
-        if self.reader.folder.parent.resolve() != home.resolve():
-            return  # opened on a generation outside the home folder (scripts)
-        folder = store.current_generation(home, strict=False)
-        if folder is None or folder == self.reader.folder:
+        if self.store is None:
+            return  # opened on a view given by the caller (scripts)
+        live = self.store.live_generation()
+        if live is None or live == self.reader.generation:
             return
-        reader = IndexReader.open_current(home)
+        reader = self.store.open_live()
         if reader is not None:
             check_compatible(reader.manifest, self.settings)
             self.reader, self._dim_checked = reader, False
@@ -84,35 +90,29 @@ class Searcher:
         return vector
 
     def _lexical(self, question: str) -> np.ndarray:
-        scores = self.reader.lexical.scores(self.analyzer.terms(question))
+        scores = self.reader.lexical_scores(self.analyzer.terms(question))
         return _zscore(scores, float(scores.mean()), float(scores.std()))
 
-    def _dense_candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
-        _, ids = self.reader.faiss.search(vector[None, :].astype(np.float32), n)
-        return ids[0][ids[0] >= 0]
-
     def _dense_z(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        mean, cov = self.reader.dense_stats
-        sims = np.asarray(self.reader.vectors[np.sort(ids)] @ vector)
-        order = np.argsort(np.argsort(ids))  # undo the sort needed for memmap fancy indexing
-        sims = sims[order]
-        return _zscore(sims, float(vector @ mean), float(np.sqrt(max(vector @ cov @ vector, 0.0))))
+        mean, std = self.reader.dense_moments(vector)
+        return _zscore(self.reader.dense_similarities(vector, ids), mean, std)
 
     def scores(self, question: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate chunk ids with their lexical and dense z-scores."""
         size = self.reader.size
         n = min(self.settings.retrieval.candidates, size)
-        lexical = dense_ids = None
+        lexical: np.ndarray | None = None
         if mode in ("hybrid", "lexical"):
             lexical = self._lexical(question)
             lex_ids = np.argpartition(-lexical, n - 1)[:n] if n < size else np.arange(size)
-        if mode == "lexical":
-            return lex_ids, lexical[lex_ids], np.zeros(len(lex_ids))
+            if mode == "lexical":
+                return lex_ids, lexical[lex_ids], np.zeros(len(lex_ids))
         vector = self._query_vector(question)
-        dense_ids = self._dense_candidates(vector, n)
-        ids = dense_ids if mode == "dense" else np.union1d(lex_ids, dense_ids)
-        lex = lexical[ids] if lexical is not None else np.zeros(len(ids))
-        return ids, lex, self._dense_z(vector, ids)
+        dense_ids = self.reader.dense_candidates(vector, n)
+        if lexical is None:  # dense mode
+            return dense_ids, np.zeros(len(dense_ids)), self._dense_z(vector, dense_ids)
+        ids = np.union1d(lex_ids, dense_ids)
+        return ids, lexical[ids], self._dense_z(vector, ids)
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> SearchResult:
         """The k best chunks for a question."""

@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from contextlib import ExitStack
 
-from index import store
-from index.builder import build_index
-from index.embedder import Embedder
-from index.errors import IndexMissingError
+from index.builder import update_index
+from index.embedder import Embedder, open_embedder
+from index.errors import IndexLockedError, IndexMissingError, LiveGenerationLost
 from index.models import display_path
 from index.progress import Progress
 from index.search import Searcher
 from index.settings import SearchSettings
+from index.storage import open_store
 
 
 def open_searcher(settings: SearchSettings, progress: Progress | None = None,
                   notify: Callable[[str], None] = lambda message: None,
                   embedder: Embedder | None = None) -> Searcher:
-    """A Searcher on the live index; with none yet, index the default corpus first."""
-    store.check_home(Path(settings.index.home), create=False)
-    embedder = embedder or Embedder(settings.index.embed_model, settings.index.embed_batch)
+    """A Searcher on the live index; with none yet, index the default corpus first.
+
+    The default corpus never replaces an index: a home whose CURRENT pointer was lost is an
+    IndexCorruptError that asks for `citebot index` (which recovers the newest complete generation).
+    """
+    index_store = open_store(settings)
+    embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch)
     try:
-        return Searcher.open(settings, embedder)
-    except IndexMissingError:
-        pass
-    corpus = settings.index.corpus_paths
-    notify(f"no index in {settings.index.home} yet: indexing {', '.join(display_path(str(p)) for p in corpus)} first")
-    home = store.check_home(Path(settings.index.home), create=True)
-    # Another process may be building it right now: wait for it rather than failing.
-    with store.HomeLock(home, wait=True):
-        pass
-    try:
-        return Searcher.open(settings, embedder)
-    except IndexMissingError:
-        build_index(settings, corpus, embedder=embedder, progress=progress)
-    return Searcher.open(settings, embedder)
+        return Searcher.open(settings, embedder, index_store)
+    except (IndexMissingError, LiveGenerationLost):
+        pass  # the loss may be a first index being published right now: look again under the lock
+    index_store = open_store(settings, create=True)
+    # The lock is held from the second look to the end of the build: another process may be
+    # building the index right now (wait for it), and none may start in between.
+    with ExitStack() as held:
+        try:
+            held.enter_context(index_store.lock())
+        except IndexLockedError:
+            notify(f"another 'citebot index' is updating {settings.index.home}: waiting for it")
+            held.enter_context(index_store.lock(wait=True))
+        if index_store.open_live() is None:
+            corpus = settings.index.corpus_paths
+            notify(f"no index in {settings.index.home} yet: indexing "
+                   f"{', '.join(display_path(str(p)) for p in corpus)} first")
+            update_index(index_store, settings, corpus, embedder=embedder, progress=progress)
+    return Searcher.open(settings, embedder, index_store)

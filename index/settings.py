@@ -131,7 +131,7 @@ def _validate(cls: type[S], values: dict, origins: dict[tuple[str, str], str]) -
         error = exc.errors()[0]
         loc = tuple(str(part) for part in error["loc"])
         key = ".".join(loc[:2]) or "settings"
-        origin = origins.get(loc[:2]) if len(loc) >= 2 else None  # type: ignore[call-overload]
+        origin = origins.get((loc[0], loc[1])) if len(loc) >= 2 else None
         origin = origin or _section_origin(origins, loc[:1])
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting {key} in {origin}") from None

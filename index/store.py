@@ -1,4 +1,4 @@
-"""The home folder: immutable index generations, an atomic CURRENT pointer and a writer lock.
+"""The embedded store's home folder: immutable generations, an atomic CURRENT pointer and a writer lock.
 
 Layout of the home folder:
     CURRENT          name of the live generation, replaced atomically (os.replace)
@@ -10,7 +10,8 @@ Layout of the home folder:
 A generation is never modified after it is published, so readers need no lock and a
 killed writer (or one that ran out of disk space) leaves the previous generation live and intact.
 The home may be a folder that holds other things: only folders named as above that hold
-nothing but generation files are ever deleted.
+nothing but generation files are ever deleted. Should CURRENT be lost, the newest complete
+generation can be made live again (index/embedded_store.py, EmbeddedStore.recover).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
+from typing import IO, Any, Self
 
-from index.errors import IndexCorruptError, IndexLockedError, InputError
+from index.errors import IndexCorruptError, IndexLockedError, InputError, LiveGenerationLost
+from index.manifest import check_format
 
-FORMAT_VERSION = 1
 POINTER = "CURRENT"
 LOCK = ".lock"
 _GENERATION = re.compile(r"gen-\d{6,}")
@@ -102,37 +103,48 @@ class HomeLock:
     def __init__(self, home: Path, wait: bool = False) -> None:
         self.path = home / LOCK
         self.wait = wait
-        self.handle = None
+        self.handle: IO[str] | None = None
 
     def __enter__(self) -> Self:
-        self.handle = open(self.path, "a+")
+        handle = open(self.path, "a+")
         flags = fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB)
         try:
-            fcntl.flock(self.handle, flags)
+            fcntl.flock(handle, flags)
         except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "another process"
-            self.handle.close()
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
             raise IndexLockedError(
                 f"another 'citebot index' ({holder}) is updating {self.path.parent}; "
                 "wait for it to finish and run the command again") from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"pid {os.getpid()}")
-        self.handle.flush()
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self.handle = handle
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.handle.truncate(0)
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+    def __exit__(self, *exc: object) -> None:
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            handle.truncate(0)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
 
 
 def current_generation(home: Path, strict: bool = True) -> Path | None:
-    """The live generation folder, or None when none was published (or, not strict, it is damaged)."""
+    """The live generation folder, or None when none was published (or, not strict, it is damaged).
+
+    Strict, a CURRENT lost (deleted, or a first publish cut short) beside generations raises
+    LiveGenerationLost: no caller may take the index for missing and index the default corpus
+    over it, or prune every generation.
+    """
     try:
         raw = (home / POINTER).read_bytes()
     except FileNotFoundError:
+        if strict and generations(home):
+            raise LiveGenerationLost(f"the index in {home} has lost its {POINTER} file; "
+                                     "run: citebot index to recover it") from None
         return None
     except OSError as exc:
         raise InputError(f"cannot read home folder {home}: {exc.strerror}") from None
@@ -214,13 +226,37 @@ def publish(home: Path, tmp: Path) -> Path:
             fsync_path(item)
     # The new pointer is written before the rename: should the disk be full, the folder is
     # still the caller's tmp to remove, not an unpublished generation.
-    pointer_tmp = home / f"{POINTER}.tmp"
-    pointer_tmp.write_text(final.name, encoding="utf-8")
-    fsync_path(pointer_tmp)
+    pointer_tmp = _new_pointer(home, final)
     os.rename(tmp, final)
+    _swap_pointer(home, pointer_tmp)
+    return final
+
+
+def point_to(home: Path, generation: Path) -> None:
+    """Make an already published generation live again (the pointer is swapped atomically)."""
+    _swap_pointer(home, _new_pointer(home, generation))
+
+
+def _new_pointer(home: Path, generation: Path) -> Path:
+    pointer_tmp = home / f"{POINTER}.tmp"
+    pointer_tmp.write_text(generation.name, encoding="utf-8")
+    fsync_path(pointer_tmp)
+    return pointer_tmp
+
+
+def _swap_pointer(home: Path, pointer_tmp: Path) -> None:
     os.replace(pointer_tmp, home / POINTER)
     fsync_path(home)
-    return final
+
+
+def has_pointer(home: Path) -> bool:
+    """Whether the home folder has a readable CURRENT file (whatever it names)."""
+    return (home / POINTER).exists()
+
+
+def generations(home: Path) -> list[Path]:
+    """The generation folders this module wrote, oldest first."""
+    return sorted(p for p in home.glob("gen-*") if _ours(p, _GENERATION))
 
 
 def prune(home: Path, strict: bool = True) -> None:
@@ -228,17 +264,17 @@ def prune(home: Path, strict: bool = True) -> None:
     # The predecessor is kept so that a reader that resolved the pointer just before the swap can
     # still open it. Not strict (--rebuild), a damaged pointer keeps nothing.
     current = current_generation(home, strict)
-    generations = sorted(p for p in home.glob("gen-*") if _ours(p, _GENERATION))
+    folders = generations(home)
     keep = {current.name} if current else set()
-    older = [g for g in generations if current and g.name < current.name]
+    older = [g for g in folders if current and g.name < current.name]
     if older:
         keep.add(older[-1].name)
     temps = [p for p in home.glob("tmp-*") if _ours(p, _TEMP)]
-    for path in temps + [g for g in generations if g.name not in keep]:
+    for path in temps + [g for g in folders if g.name not in keep]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _ours(path: Path, name: re.Pattern) -> bool:
+def _ours(path: Path, name: re.Pattern[str]) -> bool:
     # A user may point --home at a folder of their own: a folder is deleted only when both its
     # name and its contents are what this module writes (a damaged generation still qualifies).
     if not name.fullmatch(path.name) or path.is_symlink() or not path.is_dir():
@@ -249,13 +285,13 @@ def _ours(path: Path, name: re.Pattern) -> bool:
         return False
 
 
-def write_manifest(folder: Path, manifest: dict) -> None:
-    """Write a generation's manifest (model, dimension, chunking, format)."""
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """Write a generation's manifest (index/manifest.py says what it holds) as manifest.json."""
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False),
                                           encoding="utf-8")
 
 
-def read_manifest(folder: Path) -> dict:
+def read_manifest(folder: Path) -> dict[str, Any]:
     """A generation's manifest; IndexCorruptError when it is unreadable or of an older format."""
     try:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -265,9 +301,7 @@ def read_manifest(folder: Path) -> dict:
         raise DamagedGeneration(folder, "manifest.json cannot be read") from None
     if not isinstance(manifest, dict):
         raise DamagedGeneration(folder, "manifest.json is not an index manifest")
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexCorruptError(f"the index in {folder.parent} has an older format; "
-                                "run: citebot index --rebuild")
+    check_format(manifest, folder.parent)
     return manifest
 
 

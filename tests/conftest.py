@@ -15,11 +15,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.llm.base import Generator  # noqa: E402
-from index.builder import build_index  # noqa: E402
-from index.embedder import Embedder  # noqa: E402
+from bot.llm.base import Generator
 from bot.settings import Settings
-from index.settings import PROJECT_ROOT  # noqa: E402
+from index.builder import build_index
+from index.embedder import Embedder, open_embedder
+from index.settings import PROJECT_ROOT
 
 SEEDS = PROJECT_ROOT / "seeds"
 DATA = Path(__file__).parent / "data"
@@ -32,7 +32,7 @@ def load_questions(name: str = "questions_seeds.jsonl") -> list[dict]:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The default embedding model, loaded once for the whole session."""
-    model = Embedder(Settings().index.embed_model)
+    model = open_embedder(Settings().index.embed_model)
     model.encode(["warm up"])
     return model
 

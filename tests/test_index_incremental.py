@@ -24,7 +24,8 @@ def test_first_build_embeds_every_chunk_and_records_the_manifest(settings, corpu
     reader = IndexReader.open_current(settings.index.home)
     manifest = reader.manifest
     assert manifest["embed_model"] == settings.index.embed_model and manifest["dim"] == 384
-    assert (manifest["chunk_chars"], manifest["chunk_overlap"]) == (settings.index.chunk_chars, settings.index.chunk_overlap)
+    chunking = (settings.index.chunk_chars, settings.index.chunk_overlap)
+    assert (manifest["chunk_chars"], manifest["chunk_overlap"]) == chunking
     assert set(reader.article_hashes()) == {str(p.resolve()) for p in corpus.iterdir()}
 
 
@@ -91,9 +92,8 @@ def test_an_index_built_with_another_embedding_model_is_refused(settings, corpus
 
 def test_a_second_concurrent_indexer_is_refused_with_a_clear_message(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    with store.HomeLock(Path(settings.index.home)):
-        with pytest.raises(IndexLockedError, match="another 'citebot index'"):
-            _build(settings, corpus, embedder, rebuild=True)
+    with store.HomeLock(Path(settings.index.home)), pytest.raises(IndexLockedError, match="another 'citebot index'"):
+        _build(settings, corpus, embedder, rebuild=True)
     assert _build(settings, corpus, embedder).unchanged == 3
 
 
@@ -142,7 +142,8 @@ def test_crlf_articles_keep_offsets_into_the_text_open_reads(settings, tmp_path,
              "Vladimir Poutine l'a reçu au cosmodrome.", "Les deux dirigeants ont signé un accord."]
     (folder / "dos.txt").write_bytes("\r\n".join(lines).encode("utf-8"))
     _build(settings, folder, embedder)
-    text = open(folder / "dos.txt", encoding="utf-8").read()
+    with open(folder / "dos.txt", encoding="utf-8") as handle:  # universal newlines, as a reader sees it
+        text = handle.read()
     hits = Searcher.open(settings, embedder).search("cosmodrome", 3).hits
     assert hits and all(text[h.chunk.start:h.chunk.end] == h.chunk.text for h in hits)
     assert "\r" not in hits[0].chunk.text
@@ -168,3 +169,27 @@ def test_a_new_loader_version_rereads_articles_but_reuses_unchanged_chunk_vector
     monkeypatch.setattr(loader, "LOADER_VERSION", b"citebot-loader-test\n")
     report = _build(settings, corpus, embedder)
     assert (report.updated, report.unchanged, report.embedded_chunks) == (3, 0, 0)
+
+
+def test_plain_index_rebuilds_a_damaged_live_generation(settings, corpus, embedder):
+    _build(settings, corpus, embedder)
+    home = Path(settings.index.home)
+    faiss_file = store.current_generation(home) / "dense.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])  # as a disk error would leave it
+    report = _build(settings, corpus, embedder)
+    assert report.warnings == (f"the index in {home} was damaged (dense.faiss cannot be read); "
+                               "rebuilt it from the articles",)
+    assert (report.added, report.unchanged, report.embedded_chunks) == (3, 0, report.chunks)
+    IndexReader.open_current(home).verify()
+    assert Searcher.open(settings, embedder).search("train blindé", 3).hits
+
+
+def test_special_and_oversized_files_are_skipped_by_the_builder(settings, corpus, embedder):
+    os.mkfifo(corpus / "tube.txt")
+    os.symlink("/dev/zero", corpus / "zero.txt")
+    (corpus / "journal.txt").write_text("Une ligne de journal système.\n" * 3000, encoding="utf-8")  # 90 KB
+    report = _build(settings.replace(max_article_mb=0.05), corpus, embedder)
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons == {"tube.txt": "not a regular file", "zero.txt": "not a regular file",
+                       "journal.txt": "larger than 0.05 MB (max_article_mb)"}
+    assert report.articles == 3

@@ -36,13 +36,15 @@ def test_the_question_file_has_at_least_thirty_answerable_french_questions():
 
 
 def test_hybrid_recall_at_5_is_perfect_on_the_seed_questions(searcher):
-    misses = [q["question"] for q in ANSWERABLE if _rank_of_expected(searcher.search(q["question"], 5), q["sources"]) is None]
+    misses = [q["question"] for q in ANSWERABLE
+              if _rank_of_expected(searcher.search(q["question"], 5), q["sources"]) is None]
     assert misses == []
 
 
 def test_hybrid_finds_at_least_what_either_signal_alone_finds_at_5(searcher):
     def found(mode):
-        return {q["id"] for q in ANSWERABLE if _rank_of_expected(searcher.search(q["question"], 5, mode=mode), q["sources"])}
+        return {q["id"] for q in ANSWERABLE
+                if _rank_of_expected(searcher.search(q["question"], 5, mode=mode), q["sources"])}
 
     hybrid = found("hybrid")
     assert hybrid >= found("lexical") and hybrid >= found("dense")

@@ -6,6 +6,7 @@ The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline log
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypedDict
 
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
@@ -19,9 +20,21 @@ from bot.answer.verify import Verified, Verifier, verify
 from bot.llm.base import Generator, LlamaGenerator, find_model
 from bot.settings import Settings
 from index.embedder import Embedder
+from index.models import Hit
 from index.progress import Progress
 from index.search import Searcher, check_question
 from index.service import open_searcher
+
+
+class _Common(TypedDict):
+    """The Answer fields that every outcome of one question shares."""
+
+    question: str
+    mode: str
+    language: str
+    hits: tuple[Hit, ...]
+    standalone: str
+    support: float
 
 
 class Answerer:
@@ -37,7 +50,7 @@ class Answerer:
         self.support = support or SupportModel.load()
         self.threshold = settings.answer.abstain_threshold or self.support.threshold
         self.progress = progress or Progress(enabled=False)
-        self._scorer_for = None
+        self._scorer_for: object = None  # the reader self.scorer was built for (compared by identity)
         self._sync_scorer()
 
     @classmethod
@@ -65,7 +78,7 @@ class Answerer:
     def _sync_scorer(self) -> None:
         reader = self.searcher.reader
         if reader is not self._scorer_for:
-            self.scorer = SupportScorer(self.searcher.analyzer, reader.lexical.document_frequency, reader.size,
+            self.scorer = SupportScorer(self.searcher.analyzer, reader.document_frequency, reader.size,
                                         self.searcher.embedder, self.support)
             self._scorer_for = reader
 
@@ -86,8 +99,8 @@ class Answerer:
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
-        base = dict(question=question, mode=self.mode, language=language, hits=hits,
-                    standalone=standalone, support=support)
+        base = _Common(question=question, mode=self.mode, language=language, hits=hits,
+                       standalone=standalone, support=support)
         if support < self.threshold:
             return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
         # Each cited file is read once per answer, however many verifications cite it.
@@ -129,7 +142,7 @@ class Answerer:
         return verifier.result()
 
 
-def _answer(base: dict, verified: Verified, lead: str = "", rejected: tuple[str, ...] = ()) -> Answer:
+def _answer(base: _Common, verified: Verified, lead: str = "", rejected: tuple[str, ...] = ()) -> Answer:
     """The Answer for verified statements (an abstention when none survived), under an optional lead-in."""
     language = base["language"]
     rejected = rejected + verified.rejected

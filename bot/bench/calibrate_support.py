@@ -94,8 +94,7 @@ def main() -> None:
     all_sentences = sorted({s.text for h in (searcher.reader.chunks(list(range(searcher.reader.size))))
                             for s in candidate_sentences((_as_hit(h),))})
     embedder.prime([q.question.strip() for q in questions] + all_sentences)
-    lexical = searcher.reader.lexical
-    scorer = SupportScorer(searcher.analyzer, lexical.document_frequency, searcher.reader.size, embedder,
+    scorer = SupportScorer(searcher.analyzer, searcher.reader.document_frequency, searcher.reader.size, embedder,
                            model=SupportModel({n: 0.0 for n in FEATURES}, 0.0, 0.5))
     gold_paths = {i: str((corpus / f"piaf_{i:04d}.txt").resolve()) for i in range(len(contexts))}
     rows = collect(searcher, scorer, questions, gold_paths, settings.retrieval.k, Progress())

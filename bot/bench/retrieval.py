@@ -20,18 +20,18 @@ from bot.bench.doc import machine, write_section
 from bot.bench.piaf import load_piaf, write_corpus
 from bot.settings import Settings
 from index.builder import build_index
-from index.embedder import Embedder
 from index.errors import IndexMismatchError
 from index.models import IndexReport
 from index.progress import Progress
 from index.search import Searcher, fuse
+from index.sentence_embedder import SentenceTransformerEmbedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 CUTOFFS = (1, 5, 10)
 
 
-class BatchEmbedder(Embedder):
+class BatchEmbedder(SentenceTransformerEmbedder):
     """Embeds known texts (all questions) in one batch up front, then serves them from memory."""
 
     def __init__(self, name: str, batch_size: int = 32) -> None:

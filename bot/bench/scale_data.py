@@ -10,6 +10,7 @@ import numpy as np
 
 from bot.settings import Settings
 from index.chunker import chunk_spans
+from index.embedder import Embedder
 from index.loader import load_article
 from index.text import sentence_spans
 
@@ -48,7 +49,7 @@ def mixture(n: int, seed: int, draw: int = 0) -> np.ndarray:
     return unit(out)
 
 
-class HashEmbedder:
+class HashEmbedder(Embedder):
     """Stand-in for the embedding model: a pseudo-random unit vector per text, from its hash."""
 
     name = "synthetic-hash-384"

@@ -25,9 +25,9 @@ from bot.bench.piaf import load_piaf, write_corpus
 from bot.settings import Settings
 from index.builder import build_index, index_text
 from index.chunker import chunk_spans
-from index.embedder import Embedder
 from index.errors import IndexMismatchError
 from index.loader import discover, load_article
+from index.sentence_embedder import SentenceTransformerEmbedder
 from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,7 +61,7 @@ def bench_indexing(corpus: Path, work: Path) -> str:
     """Pipeline chunks/s against raw SentenceTransformer.encode on the same texts; unchanged re-index."""
     settings = Settings().replace(home=work / "speed-home")
     texts = chunk_texts(corpus, settings)
-    embedder = Embedder(settings.index.embed_model, settings.index.embed_batch)
+    embedder = SentenceTransformerEmbedder(settings.index.embed_model, settings.index.embed_batch)
     embedder.encode(texts[:8], bulk=True)  # load the model outside both timings
     started = time.perf_counter()
     embedder.model.encode(texts, batch_size=settings.index.embed_batch, normalize_embeddings=True,
