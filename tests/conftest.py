@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -29,12 +30,33 @@ def load_questions(name: str = "questions_seeds.jsonl") -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+class Memoized(Embedder):
+    """The real model, with its vectors remembered across tests that index the same seed articles."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name = inner, inner.name
+        self._seen: dict[tuple[str, bool], np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def encode(self, texts, progress=None, bulk=False):
+        # Keyed by path too: indexing (bulk) and queries use different, equally real encoders.
+        missing = list(dict.fromkeys(t for t in texts if (t, bulk) not in self._seen))
+        if missing:
+            self._seen.update(((t, bulk), v) for t, v in zip(missing, self.inner.encode(missing, bulk=bulk)))
+        if progress:
+            progress(len(texts))
+        return np.stack([self._seen[t, bulk] for t in texts]) if texts else self.inner.encode([], bulk=bulk)
+
+
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def embedder() -> Memoized:
     """The default embedding model, loaded once for the whole session."""
     model = open_embedder(Settings().index.embed_model)
     model.encode(["warm up"])
-    return model
+    return Memoized(model)
 
 
 @pytest.fixture(scope="session")
