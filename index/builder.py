@@ -115,7 +115,10 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     if damage:
         plan.warnings.append(f"the index in {settings.index.home} was damaged ({damage}); "
                              "rebuilt it from the articles")
-    index_store.prune(strict=not rebuild)
+    if not rebuild:
+        # Not before a --rebuild: with a damaged pointer nothing counts as live yet, and the
+        # generations must survive until the new one is published.
+        index_store.prune(strict=True)
     embedded = 0
     total_articles = len(plan.articles) + len(plan.unchanged)
     total_chunks = old.size if old else 0

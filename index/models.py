@@ -29,11 +29,6 @@ class Article:
     body_start: int
     body_end: int
 
-    @property
-    def source(self) -> str:
-        """The article path as shown to users (relative to the working directory when under it)."""
-        return display_path(self.path)
-
 
 @dataclass(frozen=True)
 class Skipped:

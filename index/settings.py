@@ -35,6 +35,8 @@ def _not_blank(value: Any) -> Any:
     # Path("") is the current folder: an empty home would silently index into the working directory.
     if isinstance(value, str) and not value.strip():
         raise ValueError("must not be empty")
+    if isinstance(value, str) and "\0" in value:
+        raise ValueError("must not contain a NUL character")
     return value
 
 
@@ -160,7 +162,7 @@ def _from_file(path: Path, cls: type[SearchSettings], origins: dict) -> dict:
         raise ConfigError(f"invalid TOML in {path}: {exc}") from None
     owners, sections = cls.owners(), cls.sections()
     for key, table in data.items():
-        if key in owners:
+        if key in owners and key not in sections:  # `model` is a section and a setting in it
             raise ConfigError(f"setting {key!r} in {path} belongs in the [{owners[key]}] table")
         if key not in sections:
             raise ConfigError(f"unknown section [{key}] in {path} (sections: {', '.join(sections)})")
@@ -198,9 +200,3 @@ def load(cls: type[S], flags: Mapping[str, Any] | None = None, config: str | Pat
     for name, value in (flags or {}).items():
         _merge(values, cls, {name: value}, f"the flag --{name.replace('_', '-')}", origins)
     return _validate(cls, values, origins)
-
-
-def load_search_settings(flags: Mapping[str, Any] | None = None, config: str | Path | None = None,
-                         environ: Mapping[str, str] | None = None) -> SearchSettings:
-    """The index layer's settings alone (scripts and tests that never answer)."""
-    return load(SearchSettings, flags, config, environ)

@@ -61,16 +61,6 @@ class DamagedGeneration(IndexCorruptError):
         self.problem = problem
 
 
-def home_path(raw: str | os.PathLike[str]) -> Path:
-    """The home folder a setting or flag names; checked on the raw string, as Path("") is Path(".")."""
-    text = os.fspath(raw)
-    if not text.strip():
-        raise InputError("the home folder is empty")
-    if "\0" in text:
-        raise InputError("the home folder name contains a NUL character")
-    return Path(text)
-
-
 def check_home(home: Path, create: bool) -> Path:
     """Validate (and optionally create) the home folder; bad folders are input errors."""
     if home.exists() and not home.is_dir():
@@ -83,6 +73,8 @@ def check_home(home: Path, create: bool) -> Path:
         except OSError as exc:
             raise InputError(f"cannot create home folder {home}: {exc.strerror}") from None
     mode = os.R_OK | os.X_OK | (os.W_OK if create else 0)
+    if create and not os.access(home, os.W_OK) and os.statvfs(home).f_flag & os.ST_RDONLY:
+        raise InputError(f"read-only file system: {home}")
     if not os.access(home, mode):
         raise InputError(f"cannot {'write' if create else 'read'} home folder {home}: permission denied")
     return home
@@ -117,10 +109,14 @@ class HomeLock:
             raise IndexLockedError(
                 f"another 'citebot index' ({holder}) is updating {self.path.parent}; "
                 "wait for it to finish and run the command again") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+        except OSError:
+            handle.close()  # a full disk: release the lock now, not when the handle is collected
+            raise
         self.handle = handle
         return self
 
@@ -183,8 +179,8 @@ def writing(home: Path) -> Iterator[Path]:
 
 def write_error(exc: BaseException, home: Path) -> InputError | None:
     """The one-line error for a write that failed on a full, read-only or forbidden disk, else None."""
-    if not isinstance(exc, Exception):
-        return None  # KeyboardInterrupt and exits stay what they are
+    if not isinstance(exc, OSError | sqlite3.Error | RuntimeError):
+        return None  # domain errors, bugs, KeyboardInterrupt and exits stay what they are
     code = (exc.errno if isinstance(exc, OSError) else None) or _code_in_message(exc) or _disk_state(home)
     if code in (errno.ENOSPC, errno.EDQUOT):
         what = "no space left on device" if code == errno.ENOSPC else "disk quota exceeded"

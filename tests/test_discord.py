@@ -302,6 +302,7 @@ async def test_overlong_questions_are_refused_politely(harness, extractive_answe
     assert "trop longue" in recorder.sent[-1].content
 
 
+@pytest.mark.subprocess
 def test_discord_without_a_token_exits_2_with_one_line(tmp_path):
     from conftest import run_cli
 
@@ -311,6 +312,7 @@ def test_discord_without_a_token_exits_2_with_one_line(tmp_path):
                                    "Discord Developer Portal (see README)")
 
 
+@pytest.mark.subprocess
 def test_a_bad_token_or_no_network_fails_in_one_line_without_printing_the_token(tmp_path):
     from conftest import run_cli
 

@@ -301,13 +301,6 @@ def test_prune_deletes_only_folders_it_wrote(tmp_path):
     assert [g.exists() for g in mine] == [False, True, True]
 
 
-@pytest.mark.parametrize("raw", ["", "   "])
-def test_an_empty_home_path_is_an_input_error(raw):
-    with pytest.raises(InputError, match="^the home folder is empty$"):
-        store.home_path(raw)
-    assert store.home_path("~/.citebot") == Path("~/.citebot")
-
-
 # Failed writes -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code, message", [
@@ -387,6 +380,7 @@ except InputError as exc:
 """
 
 
+@pytest.mark.subprocess
 def test_a_full_file_system_is_an_input_error_even_when_numpy_drops_the_errno(tmp_path):
     # numpy reports a short write as OSError without errno; this runs on a real 2 MB tmpfs,
     # mounted in a private user and mount namespace, where the kernel allows it.
@@ -403,3 +397,32 @@ def test_a_full_file_system_is_an_input_error_even_when_numpy_drops_the_errno(tm
     home = disk / "home"
     assert done.stdout.strip() == (f"ERROR: no space left on device while writing the index in {home}; "
                                    "the previous index is intact")
+
+
+_READ_ONLY_CHILD = """
+import sys
+from pathlib import Path
+from index import store
+from index.errors import InputError
+try:
+    store.check_home(Path(sys.argv[1]) / "home", create=True)
+except InputError as exc:
+    print("ERROR:", exc)
+"""
+
+
+@pytest.mark.subprocess
+def test_a_read_only_file_system_is_named_as_such_not_permission_denied(tmp_path):
+    # A real read-only mount, in a private user and mount namespace, where the kernel allows it.
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    script = ('mount -t tmpfs -o size=1m citebot "$0" && mkdir "$0/home" && mount -o remount,ro "$0" || exit 77; '
+              'exec "$1" -c "$2" "$0"')
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script, str(disk), sys.executable, _READ_ONLY_CHILD],
+                          check=False, capture_output=True, text=True, timeout=120, cwd=SEEDS.parent)
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"ERROR: read-only file system: {disk / 'home'}"

@@ -11,6 +11,12 @@ from bot.settings import Settings, load_settings
 from index.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    # A citebot.toml in the working directory would be read: run where there is none.
+    monkeypatch.chdir(tmp_path)
+
+
 def _file(tmp_path: Path, body: str | bytes) -> Path:
     path = tmp_path / "citebot.toml"
     if isinstance(body, bytes):
@@ -58,6 +64,18 @@ def test_a_bad_settings_file_is_refused_with_one_line_naming_key_and_file(tmp_pa
     message = str(caught.value)
     assert message.startswith(expected.format(file=config))
     assert "\n" not in message
+
+
+def test_the_model_table_holds_the_model_settings(tmp_path):
+    config = _file(tmp_path, '[model]\nmodel = "/models/m.gguf"\nn_ctx = 2048\n')
+    settings = load_settings(config=config, environ={})
+    assert (settings.model.model, settings.model.n_ctx) == ("/models/m.gguf", 2048)
+
+
+def test_a_nul_character_in_a_folder_setting_is_refused_in_one_line(tmp_path):
+    config = _file(tmp_path, '[index]\nhome = "a\\u0000b"\n')
+    with pytest.raises(ConfigError, match="index.home .* must not contain a NUL character"):
+        load_settings(config=config, environ={})
 
 
 def test_a_settings_file_that_is_not_utf8_is_refused_in_one_line(tmp_path):

@@ -122,6 +122,7 @@ def test_when_not_one_sentence_fits_the_context_the_model_is_not_called(extracti
     generator.n_ctx = extractive_answerer.settings.model.max_tokens + 50  # room for no passage at all
     answer = answerer.ask(QUESTION)
     assert generator.prompts == []
+    assert answer.abstained and not answer.citations and not answer.fallback  # no unasked-for quotes
     assert any("context window" in r for r in answer.rejected)
 
 

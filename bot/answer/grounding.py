@@ -1,6 +1,6 @@
 """Statement grounding: a model's statement is shown only when its cited sentences support it.
 
-Verification (bot/verify.py) proves the quotes are the article's text; it says nothing about
+Verification (bot/answer/verify.py) proves the quotes are the article's text; it says nothing about
 the words the model wrote around them. This module checks the statement itself, without a
 model, against the sentences it cites (the rule and its threshold: docs/EVALUATION.md):
 

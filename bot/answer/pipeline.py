@@ -110,6 +110,9 @@ class Answerer:
                            lead="extractive")
         shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
         verified = self._generate(standalone, language, hits, shown, sources, on_statement)
+        if verified is None:  # not one sentence fits the model's context window: nothing was asked
+            return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=(NO_ROOM,),
+                          **base)
         if verified.citations:
             return _answer(base, verified)
         # Nothing the model wrote survived: quote the best sentences instead, and say so.
@@ -123,14 +126,14 @@ class Answerer:
         return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, sources, question)
 
     def _generate(self, question: str, language: str, hits, sentences, sources: SourceFiles,
-                  on_statement) -> Verified:
+                  on_statement) -> Verified | None:
+        """The model's verified statements; None when no sentence fits its context window."""
         assert self.generator is not None
         messages, kept = fit_to_context(self.generator, self.prompts, question, language, sentences, hits,
                                         self.settings)
+        if not kept:
+            return None
         verifier = Verifier(hits, self.searcher.analyzer, sources, question)
-        if not kept:  # not even one sentence fits the context window: nothing to ask the model
-            verifier.rejected.append("no passage fits the model's context window")
-            return verifier.result()
         problems: list[str] = []
         with self.progress.spinner("thinking") as halt:
             for draft in stream_drafts(self.generator, messages, kept, self.settings, problems):
@@ -140,6 +143,9 @@ class Answerer:
                     on_statement(statement, tuple(verifier.citations.values()))
         verifier.rejected[:0] = problems
         return verifier.result()
+
+
+NO_ROOM = "no passage fits the model's context window; raise n_ctx or lower max_tokens"
 
 
 def _answer(base: _Common, verified: Verified, lead: str = "", rejected: tuple[str, ...] = ()) -> Answer:

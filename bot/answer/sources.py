@@ -56,7 +56,7 @@ class _Source:
 class SourceFiles:
     """The files cited in one answer, each read once and compared with its index record.
 
-    `article` looks an indexed article up by path (IndexReader.article).
+    `article` looks an indexed article up by path (IndexView.article).
     """
 
     def __init__(self, article: Callable[[str], Article | None],

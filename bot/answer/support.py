@@ -1,7 +1,7 @@
 """How well each retrieved sentence supports an answer to the question.
 
 A small logistic model over lexical, dense and answer-type features, fitted on PIAF by
-scripts/calibrate_support.py (weights in bot/support_model.json). The best sentence's
+bot/bench/calibrate_support.py (weights in bot/answer/support_model.json). The best sentence's
 probability is citebot's relevance signal: below the calibrated threshold it abstains.
 """
 

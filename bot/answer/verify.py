@@ -81,7 +81,7 @@ class Verifier:
 
     A statement is kept when at least one of its citations verifies (the quote is in the cited
     passage and in the file at its offsets) and the grounding rule holds against the verified
-    quotes (bot/grounding.py). Citation numbers [n] follow the order of first use.
+    quotes (bot/answer/grounding.py). Citation numbers [n] follow the order of first use.
     """
 
     def __init__(self, hits: tuple[Hit, ...], analyzer: Analyzer, sources: SourceFiles, question: str = "",

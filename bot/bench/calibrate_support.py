@@ -11,7 +11,7 @@ answerable questions (a positive sentence is among the candidates) abstain; "una
 questions are the same questions with the gold context removed from the hits, a hard negative
 since the other paragraphs of the same Wikipedia article usually remain.
 
-Writes bot/support_model.json and prints held-out metrics (also in docs/BENCHMARKS.md).
+Writes bot/answer/support_model.json and prints held-out metrics (also in docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"))
     parser.add_argument("--questions", type=int, default=3000, help="evenly spaced sample size")
     parser.add_argument("--false-abstain", type=float, default=0.05)
-    parser.add_argument("--write", action="store_true", help="write bot/support_model.json")
+    parser.add_argument("--write", action="store_true", help="write bot/answer/support_model.json")
     args = parser.parse_args()
 
     from sklearn.linear_model import LogisticRegression
@@ -156,7 +156,7 @@ def _doc(report: dict, n: int) -> str:
 
 `python -m bot.bench.calibrate_support ../shared/datasets/piaf/piaf-v1.1.json --write`
 
-A logistic regression over the features of `bot/support.py`, fitted on {n} PIAF questions (even
+A logistic regression over the features of `bot/answer/support.py`, fitted on {n} PIAF questions (even
 positions; odd positions held out). On PIAF alone, a threshold of {report['threshold']} would give at
 most 5 % false abstentions; PIAF questions copy the paragraph's words, so the shipped threshold is
 set on news questions instead (next section).

@@ -5,7 +5,7 @@
 Runs the real extractive pipeline on every question and records its support (the best sentence's
 probability). The threshold is the midpoint, in log-odds, of the widest gap that abstains on as
 many unanswerable questions as possible while no answerable question abstains
-(--max-false-abstain relaxes that). Writes it to bot/support_model.json.
+(--max-false-abstain relaxes that). Writes it to bot/answer/support_model.json.
 """
 
 from __future__ import annotations
