@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from index.settings import PROJECT_ROOT, Float, Folder, Int, SearchSettings, Section, load
 
@@ -41,7 +42,10 @@ class AnswerSettings(Section):
 
 
 class ModelSettings(Section):
-    """The language model: a GGUF file run by llama.cpp in process."""
+    """The language model: a GGUF file run by llama.cpp in process, or an OpenAI-compatible server.
+
+    The server's API key comes from CITEBOT_LLM_API_KEY only, never from the settings.
+    """
 
     model: str = ""  # a GGUF path; empty: the default model, downloaded when allowed
     model_repo: str = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"
@@ -50,6 +54,19 @@ class ModelSettings(Section):
     n_ctx: Int = Field(4096, ge=512, le=262_144)
     n_threads: Int = Field(0, ge=0, le=512)  # 0: llama.cpp picks
     max_tokens: Int = Field(600, ge=16, le=32_768)
+    llm_url: str = ""  # an OpenAI-compatible server's base URL (http://host:port/v1); empty: in process
+    llm_model: str = ""  # the model name sent to the server; empty: the server's default
+    llm_timeout: Float = Field(60.0, gt=0, le=3600)  # seconds per request (connection, each read)
+
+    @field_validator("llm_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("llm_url must be an http:// or https:// URL")
+        return value
 
 
 class DiscordSettings(Section):

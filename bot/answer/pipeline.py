@@ -59,10 +59,16 @@ class Answerer:
              embedder: Embedder | None = None) -> Answerer:
         """Open the index (building it if needed) and the model; no model means extractive mode."""
         prompts = Prompts.load(settings.answer.prompts_dir)  # fail on a bad template before slow loading
-        path = None if settings.answer.extractive else find_model(settings, notify)
+        server = bool(settings.model.llm_url) and not settings.answer.extractive
+        path = None if settings.answer.extractive or server else find_model(settings, notify)
         searcher = open_searcher(settings, progress, notify, embedder)
-        generator = None
-        if not settings.answer.extractive:
+        generator: Generator | None = None
+        if server:
+            from bot.llm.server import ServerGenerator
+
+            generator = ServerGenerator(settings.model.llm_url, settings.model.llm_model,
+                                        settings.model.llm_timeout, settings.model.n_ctx)
+        elif not settings.answer.extractive:
             if path is None:
                 notify("no language model available (offline, none configured): answering in extractive mode")
             else:

@@ -51,15 +51,19 @@ def k_option(func):
 
 
 def model_options(func):
-    """--model and --extractive: which language model answers, if any (not both)."""
+    """--model, --llm-url and --extractive: which language model answers, if any (extractive excludes both)."""
 
     @setting("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+    @setting("--llm-url", help="Base URL of an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1 "
+                               "(env CITEBOT_LLM_URL; API key from CITEBOT_LLM_API_KEY).")
     @setting("--extractive", is_flag=True, default=None, help="Answer with quotes only, without a language model.")
     @functools.wraps(func)
     def wrapper(**kwargs):
         """Refuse a contradiction before anything is loaded."""
         if kwargs.get("model") and kwargs.get("extractive"):
             raise click.UsageError("--model and --extractive exclude each other")
+        if kwargs.get("llm_url") and kwargs.get("extractive"):
+            raise click.UsageError("--llm-url and --extractive exclude each other")
         return func(**kwargs)
 
     return wrapper

