@@ -105,7 +105,7 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     old, damage = (None, None) if rebuild else index_store.open_for_update()
     if old is not None:
         check_compatible(old.manifest, settings)
-    max_bytes = round(settings.index.max_article_mb * 1_000_000)
+    max_bytes = settings.index.max_article_bytes
     plan = _plan(paths, old.article_hashes() if old else {}, progress, max_bytes)
     if not (plan.articles or plan.unchanged) and _holds_articles(index_store, old, damage):
         # A mistyped or unmounted folder must not empty the index.
@@ -181,13 +181,14 @@ def _write(index_store: IndexStore, settings: SearchSettings, plan: _Plan, old: 
                 rows.append(embedded_text)
             writer.add_article(article, chunks)
         with progress.bar(len(new_texts), "embedding", unit="chunk") as bar:
-            fresh = embedder.encode(new_texts, progress=bar.update, bulk=True)
-        dim = fresh.shape[1] if new_texts else (old.dim if old else embedder.dim)
+            # Nothing new (only removals): the model is not even loaded.
+            fresh = embedder.encode(new_texts, progress=bar.update, bulk=True) if new_texts else None
+        dim = fresh.shape[1] if fresh is not None else (old.dim if old else embedder.dim)
         vectors = np.zeros((len(rows), dim), dtype=np.float32)
         if reused:
             assert old is not None
             vectors[list(reused)] = old.chunk_vectors(list(reused.values()))
-        if embed:
+        if fresh is not None:
             vectors[list(embed)] = fresh[list(embed.values())]
         with progress.spinner("building search indexes"):
             analyzer = Analyzer(settings.index.language)

@@ -126,8 +126,6 @@ class Searcher:
         if self.reader.size == 0:
             return SearchResult(question, ())
         ids, lex, dense = self.scores(question, mode)
-        if mode == "dense":
-            lex = np.zeros_like(dense)
         weight = {"hybrid": self.settings.retrieval.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
         order, fused = fuse(ids, lex, dense, weight, k)
         chunks = self.reader.chunks([int(ids[i]) for i in order])

@@ -38,9 +38,12 @@ def open_searcher(settings: SearchSettings, progress: Progress | None = None,
         except IndexLockedError:
             notify(f"another 'citebot index' is updating {settings.index.home}: waiting for it")
             held.enter_context(index_store.lock(wait=True))
-        if index_store.open_live() is None:
+        reader = index_store.open_live()
+        if reader is None:
             corpus = settings.index.corpus_paths
             notify(f"no index in {settings.index.home} yet: indexing "
                    f"{', '.join(display_path(str(p)) for p in corpus)} first")
             update_index(index_store, settings, corpus, embedder=embedder, progress=progress)
+    if reader is not None:  # another process published it while this one waited
+        return Searcher(reader, settings, embedder, index_store)
     return Searcher.open(settings, embedder, index_store)

@@ -71,6 +71,11 @@ class IndexSettings(Section):
         return self
 
     @property
+    def max_article_bytes(self) -> int:
+        """max_article_mb in bytes (the loader's limit)."""
+        return round(self.max_article_mb * 1_000_000)
+
+    @property
     def corpus_paths(self) -> list[Path]:
         """The default corpus, falling back to the project's seeds/ when run elsewhere."""
         paths = [Path(p) for p in self.corpus]

@@ -31,7 +31,7 @@ def assert_one_line_error(result, fragment: str, code: int = 2) -> str:
     assert result.exit_code == code, details
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("citebot: error: "), details
-    assert fragment in lines[0], details
+    assert fragment in lines[0] and "Traceback" not in result.output, details
     return lines[0]
 
 

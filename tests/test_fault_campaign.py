@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from bot.cli.main import cli
 from bot.settings import Settings
 from index.builder import build_index
 from index.embedder import Embedder
 from index.reader import IndexReader
 
 from conftest import SEEDS
+from test_cli_errors import invoke
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 
@@ -214,7 +213,7 @@ def world(pristine, tmp_path, monkeypatch, embedder) -> World:
 
 
 def _run(args: list[str], embedder, stdin: bytes | None = None):
-    return CliRunner().invoke(cli, args, input=stdin, obj={"embedder": embedder})
+    return invoke(*args, input=stdin, embedder=embedder)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

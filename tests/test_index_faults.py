@@ -361,6 +361,21 @@ def test_other_failures_while_writing_propagate_and_remove_the_temp_folder(tmp_p
     assert not list(home.glob("tmp-*"))
 
 
+def _in_private_mount(disk: Path, mount: str, child: str) -> subprocess.CompletedProcess:
+    """Run `child` (Python, argv[1] = disk) after `mount` (sh, $0 = disk) in a private user and mount
+    namespace; skip where the kernel or the tools do not allow it."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    disk.mkdir()
+    script = f'{mount} || exit 77; exec "$1" -c "$2" "$0"'
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", script, str(disk), sys.executable, child],
+                          check=False, capture_output=True, text=True, timeout=120, cwd=SEEDS.parent)
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 _FULL_DISK_CHILD = """
 import sys
 from pathlib import Path
@@ -384,16 +399,8 @@ except InputError as exc:
 def test_a_full_file_system_is_an_input_error_even_when_numpy_drops_the_errno(tmp_path):
     # numpy reports a short write as OSError without errno; this runs on a real 2 MB tmpfs,
     # mounted in a private user and mount namespace, where the kernel allows it.
-    if not shutil.which("unshare"):
-        pytest.skip("unshare is not installed")
     disk = tmp_path / "disk"
-    disk.mkdir()
-    mount = 'mount -t tmpfs -o size=2m citebot "$0" || exit 77; exec "$1" -c "$2" "$0"'
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", mount, str(disk), sys.executable, _FULL_DISK_CHILD],
-                          check=False, capture_output=True, text=True, timeout=120, cwd=SEEDS.parent)
-    if done.returncode == 77 or "unshare failed" in done.stderr:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
+    done = _in_private_mount(disk, 'mount -t tmpfs -o size=2m citebot "$0"', _FULL_DISK_CHILD)
     home = disk / "home"
     assert done.stdout.strip() == (f"ERROR: no space left on device while writing the index in {home}; "
                                    "the previous index is intact")
@@ -414,15 +421,7 @@ except InputError as exc:
 @pytest.mark.subprocess
 def test_a_read_only_file_system_is_named_as_such_not_permission_denied(tmp_path):
     # A real read-only mount, in a private user and mount namespace, where the kernel allows it.
-    if not shutil.which("unshare"):
-        pytest.skip("unshare is not installed")
     disk = tmp_path / "disk"
-    disk.mkdir()
-    script = ('mount -t tmpfs -o size=1m citebot "$0" && mkdir "$0/home" && mount -o remount,ro "$0" || exit 77; '
-              'exec "$1" -c "$2" "$0"')
-    done = subprocess.run(["unshare", "-rm", "sh", "-c", script, str(disk), sys.executable, _READ_ONLY_CHILD],
-                          check=False, capture_output=True, text=True, timeout=120, cwd=SEEDS.parent)
-    if done.returncode == 77 or "unshare failed" in done.stderr:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
+    mount = 'mount -t tmpfs -o size=1m citebot "$0" && mkdir "$0/home" && mount -o remount,ro "$0"'
+    done = _in_private_mount(disk, mount, _READ_ONLY_CHILD)
     assert done.stdout.strip() == f"ERROR: read-only file system: {disk / 'home'}"

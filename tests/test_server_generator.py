@@ -26,6 +26,7 @@ from bot.settings import load_settings
 from index.errors import ConfigError, ModelError
 
 from conftest import load_questions
+from test_cli_errors import assert_one_line_error
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 STARTUP_SECONDS = 90
@@ -112,15 +113,6 @@ def assert_citations_verified(payload: dict) -> None:
     for citation in payload["citations"]:
         text = Path(citation["source"]).read_text(encoding="utf-8")
         assert text[citation["start"]:citation["end"]] == citation["quote"], citation
-
-
-def assert_one_line_error(result, fragment: str) -> str:
-    details = f"exit {result.exit_code}, stderr {result.stderr!r}, exception {result.exception!r}"
-    assert result.exit_code == 2, details
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("citebot: error: "), details
-    assert fragment in lines[0] and "Traceback" not in result.output, details
-    return lines[0]
 
 
 # --- settings and options (no server) ---

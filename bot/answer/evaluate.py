@@ -130,7 +130,8 @@ def judge(item: EvalQuestion, answer: dict, seconds: float, first_statement: flo
     hit_sources = [h["source"] for h in answer["hits"]]
     rank = next((i + 1 for i, s in enumerate(hit_sources)
                  if source_matches(str(Path(s).resolve()), item.sources)), None)
-    texts = {c["source"]: _source_text(c) for c in citations}  # each file read once
+    one_per_file = {c["source"]: c for c in citations}  # every citation of a file has its encoding
+    texts = {source: _source_text(c) for source, c in one_per_file.items()}  # each file read once
     verified = sum(texts[c["source"]][c["start"]:c["end"]] == c["quote"] for c in citations)
     return {
         "id": item.id, "question": item.question, "answerable": item.answerable, "mode": answer["mode"],

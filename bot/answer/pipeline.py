@@ -108,17 +108,16 @@ class Answerer:
         base = _Common(question=question, mode=self.mode, language=language, hits=hits,
                        standalone=standalone, support=support)
         if support < self.threshold:
-            return Answer(text=message(language, "abstain"), abstained=True, citations=(), **base)
+            return _answer(base, Verified("", (), ()))
         # Each cited file is read once per answer, however many verifications cite it.
-        sources = SourceFiles(self.searcher.reader.article, round(self.settings.index.max_article_mb * 1_000_000))
+        sources = SourceFiles(self.searcher.reader.article, self.settings.index.max_article_bytes)
         if self.generator is None:
             return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language, sources),
                            lead="extractive")
         shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
         verified = self._generate(standalone, language, hits, shown, sources, on_statement)
         if verified is None:  # not one sentence fits the model's context window: nothing was asked
-            return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=(NO_ROOM,),
-                          **base)
+            return _answer(base, Verified("", (), (NO_ROOM,)))
         if verified.citations:
             return _answer(base, verified)
         # Nothing the model wrote survived: quote the best sentences instead, and say so.

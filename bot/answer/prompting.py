@@ -55,9 +55,8 @@ class Prompts:
 def passages_block(sentences: list[Sentence], titles: dict[int, str]) -> str:
     """Passages under their titles, each sentence on its own line after its id ([1], [2], … in list order)."""
     blocks = []
-    ids = {id(s): i for i, s in enumerate(sentences, 1)}
     for number in sorted({s.passage for s in sentences}):
-        lines = [f"[{ids[id(s)]}] {s.text}" for s in sentences if s.passage == number]
+        lines = [f"[{i}] {s.text}" for i, s in enumerate(sentences, 1) if s.passage == number]
         blocks.append(f"# {titles[number]}\n" + "\n".join(lines))
     return "\n".join(blocks)
 

@@ -39,10 +39,6 @@ class Recording(Generator):
             self.messages, self.grammar = messages, grammar
         return self.inner.stream(messages, grammar, max_tokens)
 
-    def generate(self, messages: list[dict], grammar: str | None, max_tokens: int) -> str:
-        """The whole reply at once."""
-        return "".join(self.stream(messages, grammar, max_tokens))
-
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 

@@ -144,7 +144,6 @@ def ask_command(settings: Settings, progress: Progress, question, as_json):
     printer = StatementPrinter(echo)
 
     def call(answerer, text):
-        printer.shown = 0
         # Text output shows each statement as soon as it is verified; JSON waits for the whole answer.
         return answerer.ask(text, on_statement=None if as_json or question == "-" else printer)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from bot.llm.base import Generator, first_line
 from index.errors import ModelError
@@ -21,10 +21,6 @@ API_KEY_VARIABLE = "CITEBOT_LLM_API_KEY"
 RETRY_PAUSE = 0.5  # seconds before the one retry
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
 
-# How the GBNF grammar travels: "grammar" is the body field of llama.cpp's server and of
-# llama-cpp-python's server. A JSON-schema constraint (vLLM, Ollama, hosted APIs) is a second
-# value here and a second branch in ServerGenerator._constraint.
-Constraint = Literal["grammar"]
 
 
 class _Retryable(Exception):
@@ -35,7 +31,7 @@ class ServerGenerator(Generator):
     """Chat completions from an OpenAI-compatible server, streamed, with the grammar sent along."""
 
     def __init__(self, url: str, model: str = "", timeout: float = 60.0, n_ctx: int = 4096,
-                 constraint: Constraint = "grammar", retry_pause: float = RETRY_PAUSE) -> None:
+                 retry_pause: float = RETRY_PAUSE) -> None:
         try:
             import openai
         except ImportError as exc:
@@ -45,7 +41,6 @@ class ServerGenerator(Generator):
         self.model = model
         self.timeout = timeout
         self.n_ctx = n_ctx
-        self.constraint = constraint
         self.retry_pause = retry_pause
         self._key = os.environ.get(API_KEY_VARIABLE, "")
         # Retries are ours (one, for the faults above), so the client makes none of its own.
@@ -55,6 +50,8 @@ class ServerGenerator(Generator):
 
     def _constraint(self, grammar: str | None) -> dict:
         """The request body fields that constrain the answer."""
+        # "grammar" is the body field of llama.cpp's server and of llama-cpp-python's server; a
+        # JSON-schema constraint (vLLM, Ollama, hosted APIs) would be a second branch here.
         if grammar is None:
             return {}
         return {"grammar": grammar}
