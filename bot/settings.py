@@ -57,6 +57,11 @@ class ModelSettings(Section):
     llm_url: str = ""  # an OpenAI-compatible server's base URL (http://host:port/v1); empty: in process
     llm_model: str = ""  # the model name sent to the server; empty: the server's default
     llm_timeout: Float = Field(60.0, gt=0, le=3600)  # seconds per request (connection, each read)
+    # How answers are constrained on the server: a GBNF grammar (llama.cpp's servers), or its JSON
+    # schema as response_format, in OpenAI's json_schema form (vLLM, Ollama, hosted APIs) or
+    # llama.cpp's json_object form (llama-server, llama-cpp-python's server).
+    llm_constraint: Literal["grammar", "json_schema", "json_object"] = "grammar"
+    llm_parallel: Int = Field(0, ge=0, le=256)  # questions sent at once; 0: the server's slots (1 if unsaid)
 
     @field_validator("llm_url")
     @classmethod

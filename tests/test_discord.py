@@ -21,10 +21,10 @@ from conftest import ScriptedGenerator, sentence_id
 from discord_harness import FakeInteraction, configure, dpytest_intents, install, mention, say
 
 
-async def _make_bot(settings, answerer, queue=8, cooldown=0.0, **changes) -> CitebotBot:
+async def _make_bot(settings, answerer, queue=8, cooldown=0.0, workers=1, **changes) -> CitebotBot:
     """The bot as `citebot discord` builds it (dependencies first), then set up as start() would."""
     bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown, **changes),
-                     AnswerService(answerer, queue), intents=dpytest_intents())
+                     AnswerService(answerer, queue, workers), intents=dpytest_intents())
     await bot._async_setup_hook()
     configure(bot, members=6)
     await bot.setup_hook()
@@ -568,3 +568,77 @@ async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
     times = [t for t, _ in shown]
     assert all(later - earlier >= discord_live.EDIT_INTERVAL for earlier, later in zip(times, times[1:], strict=False))
     assert "Phrase 8. [1]" in " ".join(text for _, text in shown[:-1]) and shown[-1][1] == "Réponse finale."
+
+
+# --- a real model server (llama-cpp-python's, on the tiny random GGUF) ---
+
+@pytest.fixture
+def tiny_server(tiny_gguf, tmp_path):
+    from test_server_generator import TINY_N_CTX, start
+
+    server = start(tiny_gguf, tmp_path / "server.log", TINY_N_CTX)
+    yield server
+    server.stop()
+
+
+def _server_answerer(settings, url, embedder, **changes):
+    return Answerer.open(settings.replace(llm_url=url, max_tokens=120, **changes), embedder=embedder)
+
+
+@pytest.mark.subprocess
+async def test_twenty_simultaneous_askers_through_a_server_with_four_workers_are_each_answered_or_refused_once(
+        harness, seeds_settings, embedder, tiny_server):
+    from conftest import load_questions
+
+    recorder, make = harness
+    answerer = _server_answerer(seeds_settings, tiny_server.url, embedder)
+    asked, real_ask, lock = [], answerer.ask, threading.Lock()
+    active, peak = [0], [0]
+
+    def ask(question, history=None, on_statement=None):
+        with lock:
+            asked.append(question)
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            return real_ask(question, history, on_statement=on_statement)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    answerer.ask = ask
+    bot = await make(seeds_settings, answerer, queue=8, workers=4)
+    members = dpytest.get_config().members
+    questions = [f"{record['question']} ({i})" for i, record in enumerate(load_questions()[:20])]
+    await asyncio.gather(*(say(mention(bot, q), member=members[i % 5]) for i, q in enumerate(questions)))
+    await _until(lambda: all(any(s.channel_id == t for s in recorder.sent) for t in recorder.threads))
+    refused = [s for s in recorder.sent if s.content and "réessayez" in s.content]
+    assert len(recorder.threads) + len(refused) == 20  # each question answered (in its thread) or refused
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == len(recorder.threads)  # none answered twice
+    assert not any("Désolé" in (s.content or "") or "Sorry" in (s.content or "") for s in recorder.sent)
+    assert peak[0] > 1  # questions were answered at once
+
+
+@pytest.mark.subprocess
+async def test_a_server_killed_mid_answer_gets_an_apology_without_a_traceback(harness, seeds_settings, embedder,
+                                                                            tiny_server, monkeypatch, caplog):
+    from bot.llm.server import ServerGenerator
+
+    recorder, make = harness
+    real_stream = ServerGenerator.stream
+
+    def stream_then_kill(self, messages, grammar, max_tokens):
+        for n, piece in enumerate(real_stream(self, messages, grammar, max_tokens)):
+            if n == 0:  # the answer has begun: the server goes away
+                tiny_server.process.kill()
+                tiny_server.process.wait(timeout=30)
+            yield piece
+
+    monkeypatch.setattr(ServerGenerator, "stream", stream_then_kill)
+    answerer = _server_answerer(seeds_settings, tiny_server.url, embedder, min_statements=1)
+    bot = await make(seeds_settings, answerer)
+    await say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"), member=0)
+    await _until(lambda: any("Désolé" in (s.content or "") for s in recorder.sent))
+    assert tiny_server.process.poll() is not None  # it was killed mid-answer
+    assert not any(record.exc_info for record in caplog.records)  # one line in the log, no traceback
+    assert any(tiny_server.url in record.getMessage() for record in caplog.records)

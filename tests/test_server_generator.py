@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,7 +21,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bot.answer.grammar import answer_grammar
 from bot.cli.main import cli
+from bot.llm.base import Generator
 from bot.llm.server import API_KEY_VARIABLE, ServerGenerator
 from bot.settings import load_settings
 from index.errors import ConfigError, ModelError
@@ -47,7 +50,9 @@ class Server:
         self.log = log.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", str(n_ctx)],
+             "--port", str(self.port), "--n_ctx", str(n_ctx),
+             # By default a new request cuts off the one being streamed (one model, one request).
+             "--interrupt_requests", "false"],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.log_path = log
 
@@ -82,8 +87,8 @@ def start(model: Path, log: Path, n_ctx: int = 4096) -> Server:
     return server
 
 
-# The generator counts tokens at about 4 characters each (the base default), and the tiny random
-# model's vocabulary is much finer than that: its server gets room for the underestimate.
+# The tiny random model's vocabulary is fine-grained (many tokens per passage): a large window
+# keeps most passages in the prompt. The cut to a small window is tested on its own.
 TINY_N_CTX = 16384
 
 
@@ -154,10 +159,16 @@ def test_a_server_that_is_down_is_one_line_naming_the_url_without_the_key(seeds_
 class Counting(http.server.BaseHTTPRequestHandler):
     statuses: list[int] = []
     seen: list[str] = []
+    bodies: list[dict] = []
+    content = "[1] oui"
 
     def do_POST(self):
+        if not self.path.endswith("/chat/completions"):  # tokenizer probes: not this server's
+            self.send_response(404)
+            self.end_headers()
+            return
         type(self).seen.append(self.path)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
         status = type(self).statuses.pop(0) if type(self).statuses else 200
         if status != 200:
             self.send_response(status)
@@ -169,7 +180,7 @@ class Counting(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
         chunk = {"id": "1", "object": "chat.completion.chunk", "created": 0, "model": "m",
-                 "choices": [{"index": 0, "delta": {"content": "[1] oui"}, "finish_reason": "stop"}]}
+                 "choices": [{"index": 0, "delta": {"content": type(self).content}, "finish_reason": "stop"}]}
         self.wfile.write(f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode())
 
     def log_message(self, *args):
@@ -179,7 +190,7 @@ class Counting(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def counting():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-    Counting.seen = []
+    Counting.seen, Counting.bodies, Counting.content = [], [], "[1] oui"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server, f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -214,6 +225,126 @@ def test_a_client_error_is_not_retried(counting):
     assert len(Counting.seen) == 1
 
 
+# --- the JSON-schema constraint (servers without GBNF) ---
+
+def test_the_schema_is_sent_in_openais_form_and_its_json_becomes_the_grammars_lines(counting):
+    server, url = counting
+    Counting.content = json.dumps({"statements": [{"cites": [2, 3], "text": "Il est venu\nen train."}]})
+    generator = ServerGenerator(url, model="m", timeout=10, constraint="json_schema")
+    grammar = answer_grammar(3, 2)
+    assert generator.generate([{"role": "user", "content": "?"}], grammar, 100) == "[2][3] Il est venu en train.\n"
+    body = Counting.bodies[0]
+    assert "grammar" not in body
+    assert body["response_format"]["type"] == "json_schema"
+    assert body["response_format"]["json_schema"]["schema"] == grammar.schema
+
+
+@pytest.mark.parametrize("content", ["pas du JSON", '{"statements": [{"cites": [9], "text": "Hors liste."}]}',
+                                     '{"statements": [{"text": "Sans citation."}]}'])
+def test_output_breaking_the_schema_is_retried_once_then_a_model_error(counting, content):
+    server, url = counting
+    Counting.content = content
+    generator = ServerGenerator(url, model="m", timeout=10, retry_pause=0.05, constraint="json_schema")
+    with pytest.raises(ModelError, match="broke the answer schema"):
+        generator.generate([{"role": "user", "content": "?"}], answer_grammar(3, 2), 100)
+    assert len(Counting.seen) == 2
+
+
+def test_a_conservative_estimate_where_the_server_has_no_tokenizer(counting):
+    server, url = counting  # answers 404 to every tokenizer endpoint
+    generator = ServerGenerator(url, model="m", timeout=10)
+    text = (Path(__file__).parents[1] / "seeds").glob("*.txt").__next__().read_text(encoding="utf-8")
+    assert generator.count_tokens(text) >= len(text) / 3.5  # Gemma and Qwen: about 4 characters a token
+
+
+class Loading(http.server.BaseHTTPRequestHandler):
+    """llama-server's /props: 503 while the model loads, then its slots and context per slot."""
+
+    loaded = False
+
+    def do_GET(self):
+        if not type(self).loaded:
+            self.send_response(503)
+            self.end_headers()
+            return
+        body = json.dumps({"total_slots": 4, "default_generation_settings": {"n_ctx": 1024}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_slots_and_context_are_read_from_the_server_once_it_has_loaded():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Loading)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        Loading.loaded = False
+        generator = ServerGenerator(f"http://127.0.0.1:{server.server_address[1]}/v1", timeout=10, n_ctx=4096)
+        assert (generator.slots(), generator.n_ctx) == (1, 4096)  # loading: nothing remembered
+        Loading.loaded = True
+        assert (generator.slots(), generator.n_ctx) == (4, 1024)  # the smaller window wins
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- several questions at once (`ask -`) ---
+
+class FirstLast(Generator):
+    """A 4-slot stand-in server on which the first question finishes after all the others."""
+
+    def __init__(self, questions: int) -> None:
+        self.lock, self.finished, self.active, self.peak = threading.Lock(), 0, 0, 0
+        self.others_done = threading.Event()
+        self.first_waited_for_others = False
+        self.questions = questions
+
+    def slots(self) -> int:
+        return 4
+
+    def stream(self, messages, grammar, max_tokens):
+        text = messages[0]["content"]
+        with self.lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        if text.startswith("Question 0 "):
+            self.first_waited_for_others = self.others_done.wait(timeout=20)
+        with self.lock:
+            self.active -= 1
+            self.finished += 1
+            if self.finished == self.questions - 1:
+                self.others_done.set()
+        yield text
+
+
+class EchoAnswerer:
+    """The pipeline's shape, reduced to asking the generator (SharedAnswerer wraps it as a real one)."""
+
+    mode = "llm"
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    def ask(self, question, history=None, on_statement=None):
+        text = "".join(self.generator.stream([{"role": "user", "content": question}], None, 8))
+        return type("Echo", (), {"to_json": lambda self: {"question": text}})()
+
+
+def test_ask_dash_prints_in_input_order_although_the_first_answer_comes_last(tmp_path):
+    questions = [f"Question {n} sur le train de Kim Jong-un ?" for n in range(8)]
+    server = FirstLast(len(questions))
+    result = CliRunner().invoke(cli, ["ask", "--quiet", "--home", str(tmp_path), "-"],
+                                input="\n".join(questions) + "\n",
+                                obj={"answerer": lambda settings: EchoAnswerer(server)})
+    assert result.exit_code == 0, (result.stderr, result.exception)
+    assert [json.loads(line)["question"] for line in result.stdout.splitlines()] == questions
+    assert server.first_waited_for_others, "the first answer held up the others"
+    assert server.peak > 1  # questions were at the server at once
+
+
 # --- a real server ---
 
 @pytest.mark.subprocess
@@ -232,6 +363,79 @@ def test_ask_through_a_real_server_answers_in_llm_mode_with_verified_citations(t
         payload = json.loads(result.stdout)
         assert payload["mode"] == "llm"
         assert_citations_verified(payload)
+
+
+@pytest.mark.subprocess
+def test_the_json_schema_is_honoured_by_the_real_server(tiny_server):
+    # llama-cpp-python's server takes the schema in llama.cpp's form (json_object), not OpenAI's json_schema.
+    generator = ServerGenerator(tiny_server.url, timeout=60, constraint="json_object")
+    text = generator.generate([{"role": "user", "content": "Qui ?"}], answer_grammar(4, 2, 1, max_text=40), 600)
+    lines = text.splitlines()
+    assert 1 <= len(lines) <= 2 and all(re.match(r"^(\[[1-4]\]){1,2} ", line) for line in lines), text
+
+
+@pytest.mark.subprocess
+def test_ask_with_the_json_schema_constraint_answers_with_verified_citations(tiny_server, seeds_settings,
+                                                                            embedder, monkeypatch):
+    monkeypatch.setenv("CITEBOT_LLM_CONSTRAINT", "json_object")
+    for record in load_questions()[:2]:
+        result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", tiny_server.url,
+                        record["question"], "--json", embedder=embedder)
+        assert result.exit_code == 0, (result.stderr, result.exception)
+        payload = json.loads(result.stdout)
+        assert payload["mode"] == "llm"
+        assert_citations_verified(payload)
+
+
+@pytest.mark.subprocess
+def test_prompts_are_cut_to_the_servers_own_token_count_and_fit_its_context(tiny_gguf, tmp_path, seeds_settings,
+                                                                           embedder, monkeypatch):
+    from llama_cpp import Llama
+
+    server = start(tiny_gguf, tmp_path / "server.log", n_ctx=1536)  # the tiny vocabulary is fine-grained
+    try:
+        generator = ServerGenerator(server.url, timeout=60)
+        text = "Kim Jong-un est arrivé en Russie à bord de son train blindé."
+        local = Llama(model_path=str(tiny_gguf), n_ctx=64, verbose=False)
+        assert generator.count_tokens(text) == len(local.tokenize(text.encode(), add_bos=False, special=True))
+        assert generator.count_tokens(text) > len(text) // 4  # more than the 4-characters estimate said
+        monkeypatch.setenv("CITEBOT_N_CTX", "1536")
+        monkeypatch.setenv("CITEBOT_MAX_TOKENS", "200")
+        for record in load_questions()[:3]:
+            result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", server.url,
+                            record["question"], "--json", embedder=embedder)
+            assert result.exit_code == 0, (result.stderr, result.exception)  # the server refuses an overflow
+    finally:
+        server.stop()
+
+
+@pytest.mark.subprocess
+def test_ask_dash_sends_questions_at_once_and_prints_the_answers_in_input_order(tiny_server, seeds_settings,
+                                                                               embedder, monkeypatch):
+    real_stream = ServerGenerator.stream
+    lock, active, peak = threading.Lock(), [0], [0]
+
+    def counted(self, messages, grammar, max_tokens):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            yield from real_stream(self, messages, grammar, max_tokens)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(ServerGenerator, "stream", counted)
+    monkeypatch.setenv("CITEBOT_LLM_PARALLEL", "4")
+    questions = [record["question"] for record in load_questions()[:8]]
+    stdin = "\n".join(questions[:4] + ["\x01 pas une question"] + questions[4:]) + "\n"
+    result = CliRunner().invoke(cli, ["ask", "--quiet", "--home", str(seeds_settings.index.home), "--llm-url",
+                                      tiny_server.url, "-"], input=stdin, obj={"embedder": embedder})
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["question"] for line in lines] == questions[:4] + ["\x01 pas une question"] + questions[4:]
+    assert "error" in lines[4] and all(line.get("mode") == "llm" for line in lines[:4] + lines[5:]), lines
+    assert result.exit_code == 2  # the bad line
+    assert peak[0] > 1  # several questions were at the server at once
 
 
 @pytest.mark.subprocess

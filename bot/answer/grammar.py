@@ -10,6 +10,10 @@ converted from a schema, so whitespace and length stay bounded.
 
 from __future__ import annotations
 
+import json
+
+from bot.llm.constraint import Grammar, require
+
 _CHAR = r'[^"\\\x00-\x1F\x7F] | "\\" ["\\/bfnrt]'
 
 
@@ -22,7 +26,8 @@ def literal(text: str) -> str:
 MAX_TEXT = 250  # characters of one statement
 
 
-def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 0, max_text: int = MAX_TEXT) -> str:
+def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 0,
+                   max_text: int = MAX_TEXT) -> Grammar:
     """Grammar for lines "[id][id] statement": statements citing sentence ids 1..n_sentences."""
     # The model writes ids, never the quotes: they are a few tokens instead of a whole copied
     # sentence, and the code maps each id to its sentence (quotes verbatim by construction).
@@ -32,20 +37,61 @@ def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 
     ids = " | ".join(literal(str(i)) for i in range(1, n_sentences + 1))
     # A blank line ends the answer early (then only end-of-text is allowed); a statement cannot
     # open with "#", which marks titles in the prompt, nor hold "…", which stands for left-out text.
-    return "\n".join([
+    text = "\n".join([
         f'root ::= line{{{low},{max_statements}}} "\\n"?',
         'line ::= cite cite? " " text "\\n"',
         f"text ::= [^#\\n\\[\\] …\\x00-\\x1F] [^\\n\\[\\]…\\x00-\\x1F]{{3,{max_text}}}",
         'cite ::= "[" id "]"',
         f"id ::= {ids}",
     ]) + "\n"
+    return Grammar(text, answer_schema(n_sentences, max_statements, low, max_text),
+                   lambda value: answer_lines(value, n_sentences, max_statements))
 
 
-def question_grammar(max_chars: int = 300) -> str:
+def answer_schema(n_sentences: int, max_statements: int, min_statements: int, max_text: int = MAX_TEXT) -> dict:
+    """The JSON schema equivalent of answer_grammar: {"statements": [{"cites": [id, id?], "text": str}]}."""
+    # Properties in this order: the model names its evidence before it writes (as in the grammar).
+    statement = {"type": "object", "properties": {
+        "cites": {"type": "array", "items": {"enum": list(range(1, n_sentences + 1))}, "minItems": 1, "maxItems": 2},
+        "text": {"type": "string", "minLength": 4, "maxLength": max_text + 1},
+    }, "required": ["cites", "text"], "additionalProperties": False}
+    return {"type": "object", "properties": {
+        "statements": {"type": "array", "items": statement, "minItems": min_statements, "maxItems": max_statements},
+    }, "required": ["statements"], "additionalProperties": False}
+
+
+def answer_lines(value: object, n_sentences: int, max_statements: int) -> str:
+    """answer_schema JSON as the grammar's lines "[id][id] statement"; SchemaBroken when it breaks the schema."""
+    require(isinstance(value, dict) and isinstance(value.get("statements"), list), "no statements list")
+    assert isinstance(value, dict)
+    statements = value["statements"]
+    require(len(statements) <= max_statements, f"more than {max_statements} statements")
+    lines = []
+    for item in statements:
+        require(isinstance(item, dict), "a statement is not an object")
+        cites, text = item.get("cites"), item.get("text")
+        require(isinstance(cites, list) and 1 <= len(cites) <= 2, "a statement without one or two cites")
+        require(all(type(c) is int and 1 <= c <= n_sentences for c in cites), "a cite is not a sentence id")
+        require(isinstance(text, str) and bool(text.strip()), "a statement without text")
+        # One statement per line, as the grammar writes them.
+        lines.append("".join(f"[{c}]" for c in cites) + " " + " ".join(str(text).split()) + "\n")
+    return "".join(lines)
+
+
+def question_grammar(max_chars: int = 300) -> Grammar:
     """Grammar for {"question": str}."""
-    return "\n".join([
+    text = "\n".join([
         'root ::= "{" ws "\\"question\\"" ws ":" ws text ws "}"',
         f'text ::= "\\"" char{{1,{max_chars}}} "\\""',
         f"char ::= {_CHAR}",
         "ws ::= [ ]?",
     ]) + "\n"
+    schema = {"type": "object", "properties": {"question": {"type": "string", "minLength": 1, "maxLength": max_chars}},
+              "required": ["question"], "additionalProperties": False}
+    return Grammar(text, schema, _question_json)
+
+
+def _question_json(value: object) -> str:
+    """The question_schema JSON, checked, as the grammar writes it."""
+    require(isinstance(value, dict) and isinstance(value.get("question"), str), "no question string")
+    return json.dumps(value, ensure_ascii=False)

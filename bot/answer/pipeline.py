@@ -67,7 +67,8 @@ class Answerer:
             from bot.llm.server import ServerGenerator
 
             generator = ServerGenerator(settings.model.llm_url, settings.model.llm_model,
-                                        settings.model.llm_timeout, settings.model.n_ctx)
+                                        settings.model.llm_timeout, settings.model.n_ctx,
+                                        constraint=settings.model.llm_constraint)
         elif not settings.answer.extractive:
             if path is None:
                 notify("no language model available (offline, none configured): answering in extractive mode")

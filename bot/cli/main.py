@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,12 @@ def emit_json(obj: dict) -> None:
     echo(json.dumps(obj, ensure_ascii=False))
 
 
-def run_each(question: str, settings: Settings, open_worker, call, as_json: bool, to_text) -> None:
-    """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines)."""
+def run_each(question: str, settings: Settings, open_worker, call, as_json: bool, to_text,
+             parallel=lambda worker: 1) -> None:
+    """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines).
+
+    With '-', up to `parallel(worker)` lines are worked on at once; outputs keep the input order.
+    """
     from index.search import check_question
 
     if question != "-":
@@ -54,25 +60,56 @@ def run_each(question: str, settings: Settings, open_worker, call, as_json: bool
     # The worker (searcher, answerer) is opened at the first admitted question; a setup problem
     # (index, model) ends the run with one line. A bad question only gets an {"question", "error"}
     # line and a note on stderr; the exit code is 2 at the end.
-    worker, failed = None, False
-    for number, line in stdin_lines():
-        if not line.strip():
-            continue
-        try:
-            text = check_question(line, settings)
-        except InputError as exc:
-            _refuse_line(number, line, exc)
-            failed = True
-            continue
-        if worker is None:
-            worker = open_worker()
-        try:
-            emit_json(call(worker, text).to_json())
-        except CitebotError as exc:
-            _refuse_line(number, line, exc)
-            failed = True
+    worker, pool, width = None, None, 1
+    pending: deque[tuple[int, str, Future]] = deque()  # in input order; printed from the head
+    failed = False
+    try:
+        for number, line in stdin_lines():
+            if not line.strip():
+                continue
+            outcome: Future = Future()
+            try:
+                text = check_question(line, settings)
+            except InputError as exc:
+                outcome.set_exception(exc)
+            else:
+                if worker is None:
+                    worker = open_worker()
+                    width = max(1, parallel(worker))
+                    pool = ThreadPoolExecutor(width, thread_name_prefix="citebot-ask") if width > 1 else None
+                if pool is None:
+                    _settle_now(outcome, call, worker, text)
+                else:
+                    outcome = pool.submit(call, worker, text)
+            pending.append((number, line, outcome))
+            # Up to 2 × width lines queued: a slow answer at the head does not leave the pool idle.
+            while len(pending) > (2 * width if pool is not None else 0):
+                failed = _emit(*pending.popleft()) or failed
+        while pending:
+            failed = _emit(*pending.popleft()) or failed
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     if failed:
         click.get_current_context().exit(EXIT_USAGE)
+
+
+def _settle_now(outcome: Future, call, worker, text: str) -> None:
+    """Run the call here and now, its result or domain error kept in `outcome`."""
+    try:
+        outcome.set_result(call(worker, text))
+    except CitebotError as exc:
+        outcome.set_exception(exc)
+
+
+def _emit(number: int, line: str, outcome: Future) -> bool:
+    """Print one line's answer, or its error (then True); other exceptions propagate."""
+    try:
+        emit_json(outcome.result().to_json())
+    except CitebotError as exc:
+        _refuse_line(number, line, exc)
+        return True
+    return False
 
 
 def _refuse_line(number: int, line: str, exc: CitebotError) -> None:
@@ -138,8 +175,14 @@ def search_command(settings: Settings, progress: Progress, question, as_json):
 @json_option("Print JSON (always JSON lines when QUESTION is '-').")
 @common_options
 def ask_command(settings: Settings, progress: Progress, question, as_json):
-    """Answer QUESTION with verified citations ('-' reads one per stdin line)."""
+    """Answer QUESTION with verified citations ('-' reads one per stdin line).
+
+    With '-' and a model server (--llm-url), up to CITEBOT_LLM_PARALLEL questions (default: the
+    server's parallel slots) are answered at once; the JSON lines keep the input order and each
+    is printed when its answer is complete.
+    """
     from bot.cli.render import StatementPrinter
+    from bot.llm.parallel import SharedAnswerer, parallel_questions
 
     printer = StatementPrinter(echo)
 
@@ -147,7 +190,13 @@ def ask_command(settings: Settings, progress: Progress, question, as_json):
         # Text output shows each statement as soon as it is verified; JSON waits for the whole answer.
         return answerer.ask(text, on_statement=None if as_json or question == "-" else printer)
 
-    run_each(question, settings, lambda: open_answerer(settings, progress), call, as_json, printer.rest)
+    def open_worker():
+        answerer = open_answerer(settings, progress)
+        width = parallel_questions(answerer, settings.model.llm_parallel) if question == "-" else 1
+        return SharedAnswerer(answerer, width) if width > 1 else answerer
+
+    run_each(question, settings, open_worker, call, as_json, printer.rest,
+             lambda answerer: getattr(answerer, "parallel", 1))
 
 
 @cli.command("chat")

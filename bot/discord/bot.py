@@ -35,7 +35,7 @@ from bot.discord.format import Outgoing, render
 from bot.discord.live import NO_MENTIONS, LiveReply, send_all
 from bot.discord.worker import AnswerService, Cooldown, QueueFull
 from bot.settings import Settings
-from index.errors import InputError
+from index.errors import CitebotError, InputError
 from index.question import admit_question
 
 log = logging.getLogger("citebot.discord")
@@ -131,6 +131,9 @@ class CitebotBot(commands.Bot):
         except QueueFull:
             self.cooldown.release(user_id)  # not answered: the user may retry at once
             return [Outgoing(message(language, "busy"))], None
+        except CitebotError as exc:  # e.g. the model server went away: one line in the log, an apology
+            log.error("answering %r failed: %s", question[:80], exc)
+            return [Outgoing(message(language, "error"))], None
         except Exception:
             log.exception("answering %r failed", question[:80])
             return [Outgoing(message(language, "error"))], None

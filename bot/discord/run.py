@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from bot.discord.bot import CitebotBot
 from bot.discord.worker import AnswerService
+from bot.llm.parallel import parallel_questions
 from bot.settings import Settings
 from index.errors import CitebotError
 from index.progress import Progress
@@ -63,8 +64,9 @@ async def _main(settings: Settings, token: str, progress: Progress, notify: Call
     with _discord_errors():
         await _check_token(token)
     answerer = await asyncio.to_thread(Answerer.open, settings, progress, notify)
-    bot = CitebotBot(settings, AnswerService(answerer, settings.discord.discord_queue))
-    notify(f"connecting; answering in {answerer.mode} mode. Ctrl-C to stop. "
+    workers = parallel_questions(answerer, settings.model.llm_parallel)
+    bot = CitebotBot(settings, AnswerService(answerer, settings.discord.discord_queue, workers))
+    notify(f"connecting; answering in {answerer.mode} mode, {workers} at a time. Ctrl-C to stop. "
            "To register /ask, the bot's owner sends it: @<bot name> sync")
     loop = asyncio.get_running_loop()
     with _discord_errors():

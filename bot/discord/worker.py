@@ -1,9 +1,10 @@
-"""The answering worker: one thread owns the model, a bounded queue feeds it, the event loop awaits.
+"""The answering workers: threads own the pipeline, a bounded queue feeds them, the event loop awaits.
 
 llama.cpp and the embedding model are slow and not reentrant; running them on the event
-loop would stop Discord heartbeats, and running them on several threads would call the
-model concurrently. One worker thread answers questions one at a time; when its queue is
-full, callers are told to retry instead of piling up.
+loop would stop Discord heartbeats. With the in-process model one worker thread answers
+questions one at a time; with a model server, `workers` threads answer at once through a
+SharedAnswerer (bot/llm/parallel.py: only the waits on the server overlap). When the queue of
+waiting questions is full, callers are told to retry instead of piling up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 
 from bot.answer.condense import Turn
 from bot.answer.records import Answer, Statement
+from bot.llm.parallel import SharedAnswerer
 
 log = logging.getLogger("citebot.discord")
 
@@ -27,26 +29,30 @@ class QueueFull(Exception):
 
 
 class AnswerService:
-    """Runs `answerer.ask` on a single worker thread."""
+    """Runs `answerer.ask` on `workers` threads (1 for the in-process model)."""
 
-    def __init__(self, answerer, maxsize: int = 8) -> None:
-        self.answerer = answerer
+    def __init__(self, answerer, maxsize: int = 8, workers: int = 1) -> None:
+        self.answerer = SharedAnswerer(answerer, workers) if workers > 1 else answerer
         self.jobs: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
-        self.thread = threading.Thread(target=self._run, name="citebot-answerer", daemon=True)
+        self.threads = [threading.Thread(target=self._run, name=f"citebot-answerer-{n}", daemon=True)
+                        for n in range(max(1, workers))]
 
     def start(self) -> None:
-        """Start the worker thread (once)."""
-        if not self.thread.is_alive():
-            self.thread.start()
+        """Start the worker threads (once)."""
+        for thread in self.threads:
+            if not thread.is_alive() and thread.ident is None:
+                thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Let the current question finish, then end the worker."""
-        if self.thread.is_alive():
+        """Let the current questions finish, then end the workers."""
+        alive = [thread for thread in self.threads if thread.is_alive()]
+        for _ in alive:
             try:
                 self.jobs.put(None, timeout=timeout)
             except queue.Full:
                 return
-            self.thread.join(timeout)
+        for thread in alive:
+            thread.join(timeout)
 
     def full(self) -> bool:
         """True when another question would be refused (QueueFull)."""
