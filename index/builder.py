@@ -113,7 +113,7 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     if recovered:
         plan.warnings.insert(0, recovered)
     if damage:
-        plan.warnings.append(f"the index in {settings.index.home} was damaged ({damage}); "
+        plan.warnings.append(f"the index in {settings.index.location} was damaged ({damage}); "
                              "rebuilt it from the articles")
     if not rebuild:
         # Not before a --rebuild: with a damaged pointer nothing counts as live yet, and the
@@ -123,7 +123,9 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     total_articles = len(plan.articles) + len(plan.unchanged)
     total_chunks = old.size if old else 0
     if plan.articles or plan.removed or old is None:
-        embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch)
+        embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
+                                             query_prefix=settings.index.query_prefix,
+                                             passage_prefix=settings.index.passage_prefix)
         total_chunks, embedded = _write(index_store, settings, plan, old, embedder, progress)
     index_store.prune(strict=not rebuild)
     return IndexReport(

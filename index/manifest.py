@@ -12,6 +12,7 @@ from typing import Any
 
 from index.analyzer import ANALYZER_VERSION
 from index.errors import IndexCorruptError, IndexMismatchError
+from index.known_models import Prefixes, prefixes_for
 from index.settings import SearchSettings
 
 # Bumped when a generation written by this code cannot be read by older code or the reverse.
@@ -20,9 +21,16 @@ FORMAT_VERSION = 1
 
 def index_identity(settings: SearchSettings) -> dict[str, Any]:
     """What an index must share with the settings to be searchable with them."""
-    return {"embed_model": settings.index.embed_model, "chunk_chars": settings.index.chunk_chars,
+    prefixes = embed_prefixes(settings)
+    return {"embed_model": settings.index.embed_model, "query_prefix": prefixes.query,
+            "passage_prefix": prefixes.passage, "chunk_chars": settings.index.chunk_chars,
             "chunk_overlap": settings.index.chunk_overlap, "language": settings.index.language,
             "analyzer": ANALYZER_VERSION}
+
+
+def embed_prefixes(settings: SearchSettings) -> Prefixes:
+    """The query and passage prefixes the settings give the embedding model."""
+    return prefixes_for(settings.index.embed_model, settings.index.query_prefix, settings.index.passage_prefix)
 
 
 def new_manifest(settings: SearchSettings, dim: int, articles: int, chunks: int) -> dict[str, Any]:
@@ -42,5 +50,5 @@ def check_compatible(manifest: dict[str, Any], settings: SearchSettings) -> None
     wanted = index_identity(settings)
     diffs = [f"{k}={manifest.get(k)!r} (settings say {v!r})" for k, v in wanted.items() if manifest.get(k) != v]
     if diffs:
-        raise IndexMismatchError(f"the index in {settings.index.home} was built with {', '.join(diffs)}; "
+        raise IndexMismatchError(f"the index in {settings.index.location} was built with {', '.join(diffs)}; "
                                  "rebuild it with: citebot index --rebuild")

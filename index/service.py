@@ -24,7 +24,9 @@ def open_searcher(settings: SearchSettings, progress: Progress | None = None,
     IndexCorruptError that asks for `citebot index` (which recovers the newest complete generation).
     """
     index_store = open_store(settings)
-    embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch)
+    embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
+                                         query_prefix=settings.index.query_prefix,
+                                         passage_prefix=settings.index.passage_prefix)
     try:
         return Searcher.open(settings, embedder, index_store)
     except (IndexMissingError, LiveGenerationLost):
@@ -36,12 +38,12 @@ def open_searcher(settings: SearchSettings, progress: Progress | None = None,
         try:
             held.enter_context(index_store.lock())
         except IndexLockedError:
-            notify(f"another 'citebot index' is updating {settings.index.home}: waiting for it")
+            notify(f"another 'citebot index' is updating {settings.index.location}: waiting for it")
             held.enter_context(index_store.lock(wait=True))
         reader = index_store.open_live()
         if reader is None:
             corpus = settings.index.corpus_paths
-            notify(f"no index in {settings.index.home} yet: indexing "
+            notify(f"no index in {settings.index.location} yet: indexing "
                    f"{', '.join(display_path(str(p)) for p in corpus)} first")
             update_index(index_store, settings, corpus, embedder=embedder, progress=progress)
     if reader is not None:  # another process published it while this one waited

@@ -131,7 +131,11 @@ class IndexStore(ABC):
 
 
 def open_store(settings: SearchSettings, create: bool = False) -> IndexStore:
-    """The store of settings.index.home (created when asked); InputError for an unusable home."""
+    """The store settings.index.store names, else the home folder's (created when asked); InputError if unusable."""
+    if settings.index.store:
+        from index.pg_store import PgStore
+
+        return PgStore.open(settings.index.store, create)
     from index.embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index.home, create)

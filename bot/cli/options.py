@@ -28,10 +28,12 @@ def setting(*decls: str, **attrs):
 
 
 def common_options(func):
-    """--home, --config and --quiet on every command; the command gets (settings, progress, **rest)."""
+    """--home, --store, --config and --quiet on every command; the command gets (settings, progress, **rest)."""
 
     # A string, not click.Path: Path("") is "." and an empty --home must be refused, not mean here.
     @setting("--home", type=str, help="Index folder (env CITEBOT_HOME, default .citebot).")
+    @setting("--store", type=str, help="postgresql://… URL of a PostgreSQL + pgvector database holding the "
+                                       "index instead of the home folder (env CITEBOT_STORE).")
     @click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML; env CITEBOT_CONFIG).")
     @click.option("--quiet", "-q", is_flag=True, help="No progress output on stderr.")
     @functools.wraps(func)

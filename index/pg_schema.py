@@ -1,0 +1,133 @@
+"""The PostgreSQL store's schema: shared tables, one set of tables per generation, connections.
+
+Shared (created on first use):
+    citebot_generations  one row per published generation: number, manifest, BM25 document
+                         lengths and the dense mean/covariance (packed NumPy arrays)
+    citebot_live         one row: the number of the live generation
+Per generation N (written and published in one transaction, so never seen half-written):
+    citebot_gN_articles  id, path, kind, encoding, sha256, title, date, body offsets, text
+    citebot_gN_chunks    id, article_id, start, end, text, text_sha, title, date, terms (BM25 length),
+                         embedding vector(dim) (HNSW vector_cosine_ops above HNSW_THRESHOLD chunks),
+                         tsv: French full text (unaccent, elisions l'/d'/qu'… removed), GIN-indexed
+    citebot_gN_postings  term, df, ids, tfs: the index/analyzer.py terms' posting lists, packed
+                         (BM25 is scored client-side from them: ts_rank_cd is not BM25, see
+                         docs/BENCHMARKS.md)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from index.errors import InputError
+from index.settings import redact_url
+
+# Below this many chunks an exact scan is fast and has perfect recall, as FAISS flat in the
+# embedded store; above it HNSW keeps latency flat (docs/BENCHMARKS.md, PostgreSQL section).
+HNSW_THRESHOLD = 50_000
+HNSW_M = 16
+HNSW_EF_CONSTRUCTION = 64
+HNSW_EF_SEARCH = 128
+LOCK_KEY = 0x63697465626F74  # "citebot": the advisory lock of the one writer
+TS_CONFIG = "citebot_fr"
+# French elided articles and pronouns, as index/analyzer.py drops them (PostgreSQL's parser
+# splits l'économie into "l" and "économie" but keeps "jusqu", "lorsqu"…).
+ELISION = r"\m(l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’](?=\w)"
+
+SHARED = f"""
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE EXTENSION IF NOT EXISTS unaccent;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{TS_CONFIG}') THEN
+    CREATE TEXT SEARCH CONFIGURATION {TS_CONFIG} (COPY = french);
+    ALTER TEXT SEARCH CONFIGURATION {TS_CONFIG}
+      ALTER MAPPING FOR hword, hword_part, word WITH unaccent, french_stem;
+  END IF;
+END $$;
+CREATE TABLE IF NOT EXISTS citebot_generations (
+    number bigint PRIMARY KEY, manifest jsonb NOT NULL, lengths bytea NOT NULL,
+    dense_mean bytea NOT NULL, dense_cov bytea NOT NULL, published timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS citebot_live (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    number bigint NOT NULL REFERENCES citebot_generations
+);
+CREATE SEQUENCE IF NOT EXISTS citebot_generation_seq;
+"""
+
+
+def table(number: int, part: str) -> str:
+    """Name of one of a generation's tables."""
+    return f"citebot_g{number}_{part}"
+
+
+def generation_name(number: int) -> str:
+    """The generation's name, as the embedded store names its folders."""
+    return f"gen-{number:06d}"
+
+
+def generation_tables(number: int) -> str:
+    """DDL of a generation's article and chunk tables (the vector column's dimension comes at publish)."""
+    articles, chunks = table(number, "articles"), table(number, "chunks")
+    return f"""
+CREATE TABLE {articles} (
+    id integer PRIMARY KEY, path text UNIQUE NOT NULL, kind text NOT NULL, encoding text NOT NULL,
+    sha256 text NOT NULL, title text NOT NULL, date text, body_start integer NOT NULL,
+    body_end integer NOT NULL, text text NOT NULL
+);
+CREATE TABLE {chunks} (
+    id integer PRIMARY KEY, article_id integer NOT NULL, start integer NOT NULL, "end" integer NOT NULL,
+    text text NOT NULL, text_sha text NOT NULL, title text NOT NULL, date text, terms integer NOT NULL,
+    tsv tsvector GENERATED ALWAYS AS (
+        to_tsvector('{TS_CONFIG}', regexp_replace(title || ' ' || text, '{ELISION.replace("'", "''")}', ' ', 'gi'))
+    ) STORED
+);
+CREATE TABLE {table(number, "postings")} (term text PRIMARY KEY, df integer NOT NULL, ids bytea NOT NULL,
+                                          tfs bytea NOT NULL);
+"""
+
+
+def search_indexes(number: int, size: int) -> list[str]:
+    """Indexes built at publish, after the rows are in (much faster than row by row)."""
+    chunks = table(number, "chunks")
+    statements = [f"CREATE INDEX ON {chunks} (article_id)", f"CREATE INDEX ON {chunks} USING gin (tsv)"]
+    if size > HNSW_THRESHOLD:
+        statements.append(f"CREATE INDEX ON {chunks} USING hnsw (embedding vector_cosine_ops) "
+                          f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
+    return statements
+
+
+def connect(url: str, autocommit: bool = True) -> Any:
+    """A psycopg connection with the pgvector types; InputError naming the URL without its password."""
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise InputError(f"cannot connect to {redact_url(url)}: {clean_error(exc, url)}") from None
+    with contextlib.suppress(psycopg.ProgrammingError):
+        register_vector(conn)  # without the extension yet: ensure_schema creates it, then registers
+    return conn
+
+
+def clean_error(exc: BaseException, url: str) -> str:
+    """The first line of a database error, with the URL's password never shown."""
+    from urllib.parse import unquote, urlsplit
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    password = urlsplit(url).password
+    for secret in {password, unquote(password or "")} - {None, ""}:
+        text = text.replace(str(secret), "***")
+    return text
+
+
+def ensure_schema(conn: Any) -> None:
+    """Create the shared tables, extensions and text search configuration if missing (concurrent-safe)."""
+    from pgvector.psycopg import register_vector
+
+    with conn.transaction():
+        # Two first runs at once would race on CREATE ... IF NOT EXISTS: serialise them.
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+        conn.execute(SHARED)
+    register_vector(conn)
