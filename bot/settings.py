@@ -59,8 +59,9 @@ class ModelSettings(Section):
     llm_timeout: Float = Field(60.0, gt=0, le=3600)  # seconds per request (connection, each read)
     # How answers are constrained on the server: a GBNF grammar (llama.cpp's servers), or its JSON
     # schema as response_format, in OpenAI's json_schema form (vLLM, Ollama, hosted APIs) or
-    # llama.cpp's json_object form (llama-server, llama-cpp-python's server).
-    llm_constraint: Literal["grammar", "json_schema", "json_object"] = "grammar"
+    # llama.cpp's json_object form (llama-server, llama-cpp-python's server); "auto": GBNF where the
+    # server is one of llama.cpp's (it answers their tokenize endpoint), json_schema elsewhere.
+    llm_constraint: Literal["auto", "grammar", "json_schema", "json_object"] = "auto"
     llm_parallel: Int = Field(0, ge=0, le=256)  # questions sent at once; 0: the server's slots (1 if unsaid)
 
     @field_validator("llm_url")
@@ -71,6 +72,8 @@ class ModelSettings(Section):
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("llm_url must be an http:// or https:// URL")
+            if parts.username is not None or parts.password is not None:  # it would show in every error
+                raise ValueError("llm_url must not hold a user or password; put the key in CITEBOT_LLM_API_KEY")
         return value
 
 

@@ -10,6 +10,7 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 import pytest_asyncio
+from test_server_generator import Counting, counting_server
 
 from bot.answer.pipeline import Answerer
 from bot.answer.records import Answer, Citation
@@ -193,7 +194,7 @@ class CountingAnswerer:
         if self.handshake:
             ping = threading.Event()
             self.pings.put(ping)
-            if not ping.wait(timeout=10):
+            if not ping.wait(timeout=60):
                 self.stalls += 1
         time.sleep(0.05)
         with self.lock:
@@ -243,16 +244,17 @@ class GatedAnswerer(CountingAnswerer):
 
     def ask(self, question, history=None, on_statement=None):
         self.started.set()
-        self.gate.wait(timeout=30)
+        self.gate.wait(timeout=300)
         return super().ask(question, history, on_statement)
 
 
-async def _until(condition):
-    for _ in range(1000):
-        if condition():
-            return
+async def _until(condition, seconds: float = 300.0):
+    """Wait until `condition()` holds: generous, as a loaded 2-core CI machine is slow (only a failure waits it out)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition never met within {seconds:g} s")
         await asyncio.sleep(0.01)
-    raise AssertionError("condition never met")
 
 
 async def test_a_full_queue_refuses_politely_opens_no_thread_and_frees_the_cooldown(harness, extractive_answerer):
@@ -503,7 +505,7 @@ def _two_statements(messages):
 async def test_the_reply_shows_the_first_statement_before_the_model_writes_the_second(harness, extractive_answerer):
     recorder, make = harness
     gate = threading.Event()
-    model = ScriptedGenerator(_two_statements, between=lambda line: gate.wait(timeout=30))
+    model = ScriptedGenerator(_two_statements, between=lambda line: gate.wait(timeout=300))
     answerer = Answerer(extractive_answerer.settings.replace(extractive=False), extractive_answerer.searcher,
                         generator=model)
     bot = await make(answerer.settings, answerer)
@@ -570,7 +572,7 @@ async def test_edits_are_spaced_to_respect_discords_rate_limit(monkeypatch):
     assert "Phrase 8. [1]" in " ".join(text for _, text in shown[:-1]) and shown[-1][1] == "Réponse finale."
 
 
-# --- a real model server (llama-cpp-python's, on the tiny random GGUF) ---
+# --- a real model server (llama-cpp-python's, on the tiny random GGUF), and one that breaks off ---
 
 @pytest.fixture
 def tiny_server(tiny_gguf, tmp_path):
@@ -581,8 +583,17 @@ def tiny_server(tiny_gguf, tmp_path):
     server.stop()
 
 
+@pytest.fixture
+def breaking():
+    """A small HTTP server of the test's own (test_server_generator.Counting), set to break off below."""
+    with counting_server() as served:
+        yield served
+
+
 def _server_answerer(settings, url, embedder, **changes):
-    return Answerer.open(settings.replace(llm_url=url, max_tokens=120, **changes), embedder=embedder)
+    # llama-cpp-python's server answers one request at a time: on a loaded machine a queued one waits long.
+    return Answerer.open(settings.replace(llm_url=url, max_tokens=120, llm_timeout=300, **changes),
+                         embedder=embedder)
 
 
 @pytest.mark.subprocess
@@ -619,26 +630,17 @@ async def test_twenty_simultaneous_askers_through_a_server_with_four_workers_are
     assert peak[0] > 1  # questions were answered at once
 
 
-@pytest.mark.subprocess
-async def test_a_server_killed_mid_answer_gets_an_apology_without_a_traceback(harness, seeds_settings, embedder,
-                                                                            tiny_server, monkeypatch, caplog):
-    from bot.llm.server import ServerGenerator
-
+@pytest.mark.parametrize("constraint", ["grammar", "json_schema"])
+async def test_a_server_gone_mid_answer_gets_an_apology_without_a_traceback(harness, seeds_settings, embedder,
+                                                                           breaking, caplog, constraint):
     recorder, make = harness
-    real_stream = ServerGenerator.stream
-
-    def stream_then_kill(self, messages, grammar, max_tokens):
-        for n, piece in enumerate(real_stream(self, messages, grammar, max_tokens)):
-            if n == 0:  # the answer has begun: the server goes away
-                tiny_server.process.kill()
-                tiny_server.process.wait(timeout=30)
-            yield piece
-
-    monkeypatch.setattr(ServerGenerator, "stream", stream_then_kill)
-    answerer = _server_answerer(seeds_settings, tiny_server.url, embedder, min_statements=1)
+    server, url = breaking
+    Counting.content, Counting.breaks = "[1] Kim Jong-un est venu", True  # the first chunk, then the end
+    answerer = _server_answerer(seeds_settings, url, embedder, llm_constraint=constraint)
     bot = await make(seeds_settings, answerer)
     await say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"), member=0)
     await _until(lambda: any("Désolé" in (s.content or "") for s in recorder.sent))
-    assert tiny_server.process.poll() is not None  # it was killed mid-answer
+    assert Counting.seen  # the model was asked, and its answer broke off
+    assert not any("Kim Jong-un est venu" in (s.content or "") for s in recorder.sent)  # nothing unverified shown
     assert not any(record.exc_info for record in caplog.records)  # one line in the log, no traceback
-    assert any(tiny_server.url in record.getMessage() for record in caplog.records)
+    assert any(url in record.getMessage() and "broke off" in record.getMessage() for record in caplog.records)

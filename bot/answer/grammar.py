@@ -11,6 +11,7 @@ converted from a schema, so whitespace and length stay bounded.
 from __future__ import annotations
 
 import json
+import re
 
 from bot.llm.constraint import Grammar, require
 
@@ -24,6 +25,8 @@ def literal(text: str) -> str:
 
 
 MAX_TEXT = 250  # characters of one statement
+_FORBIDDEN = re.compile(r"[\[\]…\x00-\x1F\x7F]")  # never in a statement's text
+_TEXT_PATTERN = r'^[^#\[\]… "\\\x00-\x1F\x7F][^\[\]…"\\\x00-\x1F\x7F]{{3,{}}}$'
 
 
 def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 0,
@@ -45,7 +48,7 @@ def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 
         f"id ::= {ids}",
     ]) + "\n"
     return Grammar(text, answer_schema(n_sentences, max_statements, low, max_text),
-                   lambda value: answer_lines(value, n_sentences, max_statements))
+                   lambda value: answer_lines(value, n_sentences, max_statements, max_text))
 
 
 def answer_schema(n_sentences: int, max_statements: int, min_statements: int, max_text: int = MAX_TEXT) -> dict:
@@ -53,14 +56,27 @@ def answer_schema(n_sentences: int, max_statements: int, min_statements: int, ma
     # Properties in this order: the model names its evidence before it writes (as in the grammar).
     statement = {"type": "object", "properties": {
         "cites": {"type": "array", "items": {"enum": list(range(1, n_sentences + 1))}, "minItems": 1, "maxItems": 2},
-        "text": {"type": "string", "minLength": 4, "maxLength": max_text + 1},
+        # The grammar's text rule (no leading "#" or space, no brackets, "…" or control characters),
+        # quotes and backslashes excluded too: a pattern's characters go into the JSON string as they are.
+        "text": {"type": "string", "pattern": _TEXT_PATTERN.format(max_text)},
     }, "required": ["cites", "text"], "additionalProperties": False}
     return {"type": "object", "properties": {
         "statements": {"type": "array", "items": statement, "minItems": min_statements, "maxItems": max_statements},
     }, "required": ["statements"], "additionalProperties": False}
 
 
-def answer_lines(value: object, n_sentences: int, max_statements: int) -> str:
+def statement_text(text: str, max_text: int = MAX_TEXT) -> str:
+    """A JSON statement's text on one line, if the grammar's `text` rule would allow it; else SchemaBroken."""
+    line = " ".join(text.split())
+    # As the GBNF: 4 to max_text + 1 characters, no brackets (they would read as citations), no
+    # "…" (left-out text), no control characters, and no leading "#" (titles in the prompt).
+    require(4 <= len(line) <= max_text + 1, f"a statement text of {len(line)} characters")
+    require(not _FORBIDDEN.search(line), "a statement text with brackets, an ellipsis or a control character")
+    require(not line.startswith("#"), "a statement text opening with #")
+    return line
+
+
+def answer_lines(value: object, n_sentences: int, max_statements: int, max_text: int = MAX_TEXT) -> str:
     """answer_schema JSON as the grammar's lines "[id][id] statement"; SchemaBroken when it breaks the schema."""
     require(isinstance(value, dict) and isinstance(value.get("statements"), list), "no statements list")
     assert isinstance(value, dict)
@@ -72,9 +88,9 @@ def answer_lines(value: object, n_sentences: int, max_statements: int) -> str:
         cites, text = item.get("cites"), item.get("text")
         require(isinstance(cites, list) and 1 <= len(cites) <= 2, "a statement without one or two cites")
         require(all(type(c) is int and 1 <= c <= n_sentences for c in cites), "a cite is not a sentence id")
-        require(isinstance(text, str) and bool(text.strip()), "a statement without text")
-        # One statement per line, as the grammar writes them.
-        lines.append("".join(f"[{c}]" for c in cites) + " " + " ".join(str(text).split()) + "\n")
+        require(isinstance(text, str), "a statement without text")
+        # One statement per line, as the grammar writes them, held to the grammar's text rules.
+        lines.append("".join(f"[{c}]" for c in cites) + " " + statement_text(str(text), max_text) + "\n")
     return "".join(lines)
 
 

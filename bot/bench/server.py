@@ -146,6 +146,7 @@ def start_server(binary: Path, model: Path, port: int, n_ctx: int, threads: int,
 
 
 def free_port() -> int:
+    """A local TCP port free right now (for a server started next; the tests use it too)."""
     import socket
 
     with socket.socket() as sock:

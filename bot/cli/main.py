@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +45,13 @@ def emit_json(obj: dict) -> None:
 
 
 def run_each(question: str, settings: Settings, open_worker, call, as_json: bool, to_text,
-             parallel=lambda worker: 1) -> None:
+             parallel=lambda worker: 1, progress: Progress | None = None) -> None:
     """Run `call(worker, text)` for QUESTION, or for each stdin line when it is '-' (JSON lines).
 
-    With '-', up to `parallel(worker)` lines are worked on at once; outputs keep the input order.
+    With '-', up to `parallel(worker)` lines are worked on at once; outputs keep the input order,
+    and `progress` (when it draws on a terminal) shows one "answered k/n" line for them all.
     """
+    from bot.llm.parallel import DaemonPool
     from index.search import check_question
 
     if question != "-":
@@ -62,7 +64,15 @@ def run_each(question: str, settings: Settings, open_worker, call, as_json: bool
     # line and a note on stderr; the exit code is 2 at the end.
     worker, pool, width = None, None, 1
     pending: deque[tuple[int, str, Future]] = deque()  # in input order; printed from the head
-    failed = False
+    failed, completed, read = False, False, 0
+    counter = _Counter(progress)
+
+    def emit_head() -> None:
+        nonlocal failed
+        counter.clear()  # the answer (stdout) or its error (stderr) starts on a clean line
+        failed = _emit(*pending.popleft()) or failed
+        counter.show(read - len(pending), read, pool is not None)
+
     try:
         for number, line in stdin_lines():
             if not line.strip():
@@ -76,22 +86,48 @@ def run_each(question: str, settings: Settings, open_worker, call, as_json: bool
                 if worker is None:
                     worker = open_worker()
                     width = max(1, parallel(worker))
-                    pool = ThreadPoolExecutor(width, thread_name_prefix="citebot-ask") if width > 1 else None
+                    pool = DaemonPool(width, "citebot-ask") if width > 1 else None
                 if pool is None:
                     _settle_now(outcome, call, worker, text)
                 else:
                     outcome = pool.submit(call, worker, text)
             pending.append((number, line, outcome))
+            read += 1
             # Up to 2 × width lines queued: a slow answer at the head does not leave the pool idle.
             while len(pending) > (2 * width if pool is not None else 0):
-                failed = _emit(*pending.popleft()) or failed
+                emit_head()
         while pending:
-            failed = _emit(*pending.popleft()) or failed
+            emit_head()
+        completed = True
     finally:
+        counter.clear()
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # Interrupted (Ctrl-C) or failed: drop the questions not started, wait for none.
+            pool.shutdown(wait=completed)
     if failed:
         click.get_current_context().exit(EXIT_USAGE)
+
+
+class _Counter:
+    """One "answered k/n" line on a terminal for questions answered at once (their spinners are off)."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.stream = progress.stream if progress is not None and progress.enabled else None
+        self.drawn = False
+
+    def show(self, done: int, read: int, parallel: bool) -> None:
+        """Redraw the line (only with several questions at once, on a terminal)."""
+        if parallel and self.stream is not None and self.stream.isatty():
+            self.stream.write(f"\ranswered {done}/{read}\033[K")
+            self.stream.flush()
+            self.drawn = True
+
+    def clear(self) -> None:
+        """Erase the line."""
+        if self.drawn and self.stream is not None:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.drawn = False
 
 
 def _settle_now(outcome: Future, call, worker, text: str) -> None:
@@ -193,10 +229,12 @@ def ask_command(settings: Settings, progress: Progress, question, as_json):
     def open_worker():
         answerer = open_answerer(settings, progress)
         width = parallel_questions(answerer, settings.model.llm_parallel) if question == "-" else 1
+        if width > 1 and hasattr(answerer, "progress"):
+            answerer.progress = Progress(enabled=False)  # N spinners would overwrite each other: one counter
         return SharedAnswerer(answerer, width) if width > 1 else answerer
 
     run_each(question, settings, open_worker, call, as_json, printer.rest,
-             lambda answerer: getattr(answerer, "parallel", 1))
+             lambda answerer: getattr(answerer, "parallel", 1), progress)
 
 
 @cli.command("chat")

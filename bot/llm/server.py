@@ -2,7 +2,9 @@
 
 Requests are streamed at temperature 0 with the answer's constraint in the request body: the
 GBNF grammar (`grammar`, llama.cpp's servers), or its JSON schema as `response_format` (OpenAI's
-json_schema form for vLLM, Ollama and hosted APIs; llama.cpp's json_object form). JSON output is
+json_schema form for vLLM, Ollama and hosted APIs; llama.cpp's json_object form); "auto" (the
+default) sends GBNF to the servers whose tokenizer endpoint shows them to be llama.cpp's, the JSON
+schema to any other, since vLLM and Ollama silently ignore a `grammar` field. JSON output is
 parsed whole and turned into the grammar's text, so streaming is per answer there; JSON that
 breaks the schema is a fault like the others. Faults (connection refused, timeout, HTTP 429 and
 5xx, broken schema) get one retry after a short pause, then a one-line ModelError naming the
@@ -28,7 +30,7 @@ from index.errors import ModelError
 API_KEY_VARIABLE = "CITEBOT_LLM_API_KEY"
 RETRY_PAUSE = 0.5  # seconds before the one retry
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429}) | frozenset(range(500, 600))
-CONSTRAINTS = ("grammar", "json_schema", "json_object")
+CONSTRAINTS = ("auto", "grammar", "json_schema", "json_object")
 
 
 class _Retryable(Exception):
@@ -39,7 +41,7 @@ class ServerGenerator(Generator):
     """Chat completions from an OpenAI-compatible server, streamed, with the grammar sent along."""
 
     def __init__(self, url: str, model: str = "", timeout: float = 60.0, n_ctx: int = 4096,
-                 retry_pause: float = RETRY_PAUSE, constraint: str = "grammar") -> None:
+                 retry_pause: float = RETRY_PAUSE, constraint: str = "auto") -> None:
         try:
             import openai
         except ImportError as exc:
@@ -85,9 +87,19 @@ class ServerGenerator(Generator):
         """How many requests the server answers at once (1 when it does not say)."""
         return self.info.slots()
 
+    def _kind(self) -> str:
+        """The constraint sent: the setting, or for "auto" GBNF on llama.cpp's servers and the JSON schema elsewhere."""
+        if self.constraint != "auto":
+            return self.constraint
+        gbnf = self.info.takes_gbnf(self._model_name)
+        if gbnf is None:  # not answering yet: this request reports the fault, the next one asks again
+            return "grammar"
+        self.constraint = "grammar" if gbnf else "json_schema"
+        return self.constraint
+
     def _json(self, grammar: str | None) -> Grammar | None:
         """The grammar when its JSON schema, not its GBNF, is what the server is sent."""
-        if self.constraint != "grammar" and isinstance(grammar, Grammar):
+        if isinstance(grammar, Grammar) and self._kind() != "grammar":
             return grammar
         return None
 
@@ -98,8 +110,8 @@ class ServerGenerator(Generator):
         schema = self._json(grammar)
         if schema is None:
             # The body field of llama.cpp's server and of llama-cpp-python's server.
-            return {} if self.constraint != "grammar" else {"grammar": grammar}
-        if self.constraint == "json_object":  # llama.cpp's form (llama-server, llama-cpp-python's server)
+            return {} if self._kind() != "grammar" else {"grammar": grammar}
+        if self._kind() == "json_object":  # llama.cpp's form (llama-server, llama-cpp-python's server)
             return {"response_format": {"type": "json_object", "schema": schema.schema}}
         return {"response_format": {"type": "json_schema",   # OpenAI's form (vLLM, Ollama, hosted APIs)
                                     "json_schema": {"name": "answer", "schema": schema.schema, "strict": True}}}

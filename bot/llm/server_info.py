@@ -114,6 +114,15 @@ class ServerInfo:
                 return int(reply["count"])
         return None
 
+    def takes_gbnf(self, model: Callable[[], str]) -> bool | None:
+        """True for llama.cpp's servers (llama-server, llama-cpp-python's), which honour a GBNF `grammar`;
+        False for others; None while the server does not answer."""
+        if self._tokenizer is None:
+            self.count_tokens("probe", model)  # which tokenizer endpoint answers tells the server apart
+        if self._tokenizer is None:
+            return None
+        return self._tokenizer in ("llama-server", "llama-cpp-python")
+
     def props(self) -> dict[str, Any]:
         """llama-server's GET /props (empty for other servers), asked until the server answers."""
         with self.lock:
