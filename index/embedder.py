@@ -1,15 +1,20 @@
-"""The embedder interface: texts in, unit vectors out. Implementations: index/sentence_embedder.py.
+"""The embedder interface: texts in, unit vectors out, and open_embedder to pick one by name.
 
-An embedder is chosen by name with open_embedder; the name is recorded in each index manifest
-(embed_model), so an index is only ever searched with the model that built it.
+Implementations: index/e5_embedder.py (the bundled multilingual-e5-small, the default) and
+index/sentence_embedder.py (any sentence-transformers model). The model name and its prefixes
+are recorded in each index manifest, so an index is only ever searched with the model that
+built it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
+
+CACHE_SIZE = 20_000  # short texts whose vectors are kept (about 30 MB at 384 dimensions)
 
 
 class Embedder(ABC):
@@ -25,15 +30,51 @@ class Embedder(ABC):
     @abstractmethod
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
                bulk: bool = False) -> np.ndarray:
-        """A (len(texts), dim) float32 array; progress(n) after each n texts; bulk for indexing runs."""
+        """Passage vectors, (len(texts), dim) float32; progress(n) after each n texts; bulk for indexing."""
 
     def encode_query(self, text: str) -> np.ndarray:
         """The vector of one question."""
         return self.encode([text])[0]
 
 
-def open_embedder(name: str, batch_size: int = 32) -> Embedder:
-    """The embedder for a model name or folder (settings.index.embed_model), loaded on first use."""
+class VectorCache:
+    """Vectors of recent short texts: sentences of popular passages come back question after question."""
+
+    def __init__(self, batch_size: int, size: int = CACHE_SIZE) -> None:
+        self.batch_size, self.size = batch_size, size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def __contains__(self, text: str) -> bool:
+        return text in self._vectors
+
+    def get(self, texts: list[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """The vectors of texts, computing (in length-sorted batches) only those not remembered."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        order = sorted(missing, key=len, reverse=True)  # similar lengths pad less
+        for i in range(0, len(order), self.batch_size):
+            chunk = order[i:i + self.batch_size]
+            self._vectors.update(zip(chunk, compute(chunk)))
+        out = np.stack([self._vectors[t] for t in texts])
+        for t in texts:
+            self._vectors.move_to_end(t)
+        while len(self._vectors) > self.size:
+            self._vectors.popitem(last=False)
+        return out
+
+
+def open_embedder(name: str, batch_size: int = 32, query_prefix: str | None = None,
+                  passage_prefix: str | None = None) -> Embedder:
+    """The embedder for a model name or folder (settings.index.embed_model), loaded on first use.
+
+    Prefixes left as None are the model's known ones (index/known_models.py).
+    """
+    from index.known_models import BUNDLED_E5, prefixes_for
+
+    prefixes = prefixes_for(name, query_prefix, passage_prefix)
+    if name.lower() == BUNDLED_E5:
+        from index.e5_embedder import BundledE5Embedder
+
+        return BundledE5Embedder(batch_size, prefixes)
     from index.sentence_embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(name, batch_size)
+    return SentenceTransformerEmbedder(name, batch_size, prefixes)

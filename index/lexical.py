@@ -7,8 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-BM25_K1 = 1.2
-BM25_B = 0.75
+# Lower than the usual 1.2 / 0.75: a term repeated in a passage adds little, and long passages
+# are barely penalised; best on PIAF next to the dense signal (docs/BENCHMARKS.md). A change
+# needs an ANALYZER_VERSION bump, as saved indexes keep the values they were built with.
+BM25_K1 = 0.5
+BM25_B = 0.5
 
 
 class Lexical:

