@@ -15,7 +15,8 @@ def report(extractive_answerer):
 def test_the_question_file_is_big_enough():
     items = load_questions(DATA / "questions_seeds.jsonl")
     assert len(items) >= 40
-    assert sum(not i.answerable for i in items) >= 8
+    # At least 10 of them name the articles' people and places but ask what the articles never say.
+    assert sum(not i.answerable for i in items) >= 21
     assert all(i.keys and i.sources for i in items if i.answerable)
 
 
@@ -29,13 +30,14 @@ def test_at_least_95_percent_of_answerable_questions_cite_an_expected_answer(rep
                                                         if q["answerable"] and not q["cited_key"]]
 
 
-def test_at_least_7_of_8_unanswerable_questions_abstain(report):
-    assert report["metrics"]["abstain_recall"] >= 7 / 8, [q["id"] for q in report["questions"]
-                                                         if not q["answerable"] and not q["abstained"]]
+def test_every_unanswerable_question_abstains(report):
+    assert report["metrics"]["abstain_recall"] == 1.0, [q["id"] for q in report["questions"]
+                                                       if not q["answerable"] and not q["abstained"]]
 
 
-def test_at_most_5_percent_of_answerable_questions_abstain(report):
-    assert report["metrics"]["false_abstain"] <= 0.05
+def test_no_answerable_question_abstains(report):
+    assert report["metrics"]["false_abstain"] == 0.0, [q["id"] for q in report["questions"]
+                                                      if q["answerable"] and q["abstained"]]
 
 
 def test_markers_and_citations_match_one_to_one(report):

@@ -59,7 +59,7 @@ _PLACE_NOUNS = (r"aéroport|aeroport|gare|palais|hôtel|hotel|ambassade|base|cos
 _LOCATIVE = re.compile(r"\b(à|au|aux|en|vers|dans|depuis|at|in|to|from)\s+(l['’]|la |le |les |the |un |une |a |an )?"
                        rf"([A-ZÀ-Ý][\w’'-]+|{_PLACE_NOUNS})\b")
 _CAPITALISED = re.compile(r"\b[A-ZÀ-Ý][\w’'-]+|\b[A-Z]{2,}\b")
-_ANSWER_PATTERNS = {
+ANSWER_PATTERNS = {
     "duration": re.compile(rf"\b(\d+|{NUMBER_WORDS}|un|une)\s+({_DURATION_UNITS})\b"),
     "date": re.compile(rf"\b(1[5-9]\d\d|20\d\d)\b|\b({MONTHS}|{_WEEKDAYS})\b|\b(hier|demain|yesterday|tomorrow)\b"),
     "number": re.compile(rf"\b\d+\b|\b({NUMBER_WORDS})\b"),
@@ -125,7 +125,7 @@ def novel_match(sentence: str, kind: str | None, question: str) -> bool:
     if kind in ("person", "organisation"):
         names = {fold(m) for m in _CAPITALISED.findall(sentence[1:])}
         return any(name not in q_folded for name in names)
-    pattern = _ANSWER_PATTERNS[kind]
+    pattern = ANSWER_PATTERNS[kind]
     return any(fold(m.group(0)) not in q_folded for m in pattern.finditer(fold(sentence)))
 
 

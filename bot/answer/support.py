@@ -2,7 +2,18 @@
 
 A small logistic model over lexical, dense and answer-type features, fitted on PIAF by
 bot/bench/calibrate_support.py (weights in bot/answer/support_model.json). The best sentence's
-probability is citebot's relevance signal: below the calibrated threshold it abstains.
+probability is citebot's relevance signal: below the calibrated threshold it abstains. A sentence
+that does not carry what the question asks for (its focus, bot/answer/focus.py) scores zero.
+
+Embedding the candidate sentences (a few hundred tokens) was most of a cold `citebot ask`, so it is
+done for few of them: a pre-rank model without the sentence's own vector (PRERANK_FEATURES: the
+passage's dense score instead) picks the DENSE_SENTENCES best, and only those are embedded and
+scored by the full model; the others keep their pre-rank probability, capped below theirs.
+
+A sentence in another language than the question (an English question over French articles) is
+scored by a third model without the lexical features (stems of two languages never match), from
+its own vector (all such sentences are embedded). Its probability is mapped onto the first model's
+threshold (equal log-odds distance), so the pipeline compares every sentence with one threshold.
 """
 
 from __future__ import annotations
@@ -16,16 +27,27 @@ from pathlib import Path
 import numpy as np
 
 from bot.answer.answer_type import analyse, novel_match, question_entities
+from bot.answer.focus import Focus, carries, question_focus
 from bot.answer.injection import is_instruction
+from bot.answer.language import detect_language
 from bot.answer.records import Sentence
 from index.analyzer import Analyzer
 from index.models import Hit
 from index.text import fold, sentence_spans
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
-FEATURES = ("coverage", "predicate_coverage", "wh_coverage", "context_coverage", "dense", "retrieval",
-            "type_asked", "type_match", "rare_type_match", "name_match", "novelty", "length", "is_question",
-            "is_title", "entity_missing")
+_DIGITS = re.compile(r"\d+")
+PRERANK_FEATURES = ("coverage", "predicate_coverage", "wh_coverage", "context_coverage", "passage_dense",
+                    "retrieval", "type_asked", "type_match", "rare_type_match", "name_match", "novelty", "length",
+                    "is_question", "is_title", "entity_missing")
+FEATURES = PRERANK_FEATURES + ("dense",)
+# Measured on PIAF (docs/BENCHMARKS.md): embedding the 3 best pre-ranked sentences scores about as
+# well, held out, as embedding all (about 27 a question); each costs about 0.1 s of CPU here.
+DENSE_SENTENCES = 3
+# Across languages: no stem-based feature, and no entity check (names are spelt differently:
+# Putin / Poutine); the sentence's own dense similarity carries what the stems cannot.
+CROSS_FEATURES = ("dense", "passage_dense", "retrieval", "type_asked", "type_match", "rare_type_match",
+                  "name_match", "length", "is_question", "is_title")
 # Answer types whose match is a named entity (weak evidence: most sentences name someone).
 _NAME_TYPES = ("person", "organisation")
 
@@ -61,21 +83,38 @@ def top_sentences(sentences: list[Sentence], probabilities, limit: int) -> list[
     return [sentences[i] for i in sorted(best)]
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1 - p))
+
+
 @dataclass(frozen=True)
 class SupportModel:
     weights: dict[str, float]
     bias: float
     threshold: float
+    cross: SupportModel | None = None  # for sentences in another language than the question
+    prerank: SupportModel | None = None  # picks the sentences worth embedding (no sentence vector)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> SupportModel:
-        """The fitted weights and threshold from a JSON file."""
+        """The fitted weights and thresholds from a JSON file."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(weights=data["weights"], bias=data["bias"], threshold=data["threshold"])
+        cross, prerank = data.get("cross_lingual"), data.get("prerank")
+        return cls(weights=data["weights"], bias=data["bias"], threshold=data["threshold"],
+                   cross=cls(cross["weights"], cross["bias"], cross["threshold"]) if cross else None,
+                   prerank=cls(prerank["weights"], prerank["bias"], 0.0) if prerank else None)
 
     def probability(self, features: dict[str, float]) -> float:
-        """The support probability of one sentence's features (logistic model)."""
-        z = self.bias + sum(self.weights[name] * features[name] for name in FEATURES)
+        """The support probability of one sentence's features (logistic model over its own weights)."""
+        z = self.bias + sum(w * features[name] for name, w in self.weights.items())
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def cross_probability(self, features: dict[str, float]) -> float:
+        """A cross-language sentence's support, moved so that its threshold falls on this model's."""
+        if self.cross is None:
+            return self.probability(features)
+        z = _logit(self.cross.probability(features)) - _logit(self.cross.threshold) + _logit(self.threshold)
         return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -100,18 +139,19 @@ class SupportScorer:
         total = sum(idf.values())
         return sum(w for t, w in idf.items() if t in stems) / total if total else 0.0
 
-    def features(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence]) -> list[dict[str, float]]:
-        """One feature dict per sentence (see FEATURES)."""
+    def features(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence],
+                 embed: list[bool] | None = None) -> list[dict[str, float]]:
+        """One feature dict per sentence (FEATURES and CROSS_FEATURES); "dense" only where `embed` says."""
         if not sentences:
             return []
+        embed = embed if embed is not None else [True] * len(sentences)
         shape = analyse(question)
         q_stems = set(self.analyzer.stems(question))
         wh_stems = set(self.analyzer.stems(" ".join(shape.wh_words))) & q_stems
         idf = self._idf(q_stems)
         predicate_idf = {t: w for t, w in idf.items() if t not in wh_stems}
         wh_idf = {t: w for t, w in idf.items() if t in wh_stems}
-        vectors = self.embedder.encode([question] + [s.text for s in sentences])
-        dense = vectors[1:] @ vectors[0]
+        dense = self._dense(question, [s.text for s, e in zip(sentences, embed, strict=True) if e], embed)
         context_cov = {n: self._coverage(idf, set(self.analyzer.stems(h.chunk.text))) for n, h in enumerate(hits, 1)}
         matches = [novel_match(s.text, shape.kind, question) for s in sentences]
         # A match is stronger evidence when few candidates match (a vehicle, not just any number).
@@ -119,19 +159,22 @@ class SupportScorer:
         entities = question_entities(question)
         missing = {n: sum(e not in fold(h.chunk.title + " " + h.chunk.text) for e in entities)
                    for n, h in enumerate(hits, 1)}
+        focus = question_focus(question)
         out = []
-        previous: tuple[int, set[str]] = (0, set())
+        previous: tuple[int, set[str], str] = (0, set(), "")
         for sentence, sim, match in zip(sentences, dense, matches, strict=True):
             stems = set(self.analyzer.stems(sentence.text))
             # The subject is often named in the sentence before ("Kim Jong-un ... Il est arrivé").
-            window = stems | (previous[1] if previous[0] == sentence.passage else set())
-            previous = (sentence.passage, stems)
+            before = previous[2] if previous[0] == sentence.passage else ""
+            window = stems | (previous[1] if before else set())
+            previous = (sentence.passage, stems, sentence.text)
             out.append({
                 "coverage": self._coverage(idf, stems),
                 "predicate_coverage": self._coverage(predicate_idf, window),
                 "wh_coverage": self._coverage(wh_idf, stems),
                 "context_coverage": context_cov[sentence.passage],
                 "dense": float(sim),
+                "passage_dense": hits[sentence.passage - 1].dense,
                 "retrieval": hits[sentence.passage - 1].score,
                 "type_asked": float(shape.kind is not None),
                 "type_match": float(shape.kind not in _NAME_TYPES and match),
@@ -142,11 +185,64 @@ class SupportScorer:
                 "is_question": float(sentence.text.rstrip().endswith("?")),
                 "is_title": float(sentence.text.strip() == sentence.title.strip()),
                 "entity_missing": float(min(missing[sentence.passage], 2)),
+                # Not a model feature: the focus gate (bot/answer/focus.py), applied in score().
+                "carries_focus": self._carries(focus, sentence, before, question),
             })
         return out
 
+    def _dense(self, question: str, texts: list[str], embed: list[bool]) -> list[float]:
+        """The question's cosine with each sentence to embed (0.0 for the others)."""
+        if not texts:
+            return [0.0] * len(embed)
+        # The question as a query, the sentences as passages: models such as e5 embed them differently.
+        sims = iter((self.embedder.encode(texts) @ self.embedder.encode_query(question)).tolist())
+        return [next(sims) if e else 0.0 for e in embed]
+
+    def _carries(self, focus: Focus | None, sentence: Sentence, before: str, question: str) -> float:
+        """1.0 when the sentence carries the question's focus (or there is none) and, across languages, its digits."""
+        cross = detect_language(sentence.text, default="fr") != detect_language(question, default="fr")
+        if cross and not self._numbers_within(question, sentence, before):
+            return 0.0
+        if focus is None:
+            return 1.0
+        if cross:
+            # Across languages the focus word cannot be matched; only a typed value can be.
+            if not focus.kind:
+                return 1.0
+            focus = Focus("", focus.kind)
+        return float(carries(focus, sentence.text, before, question, self.analyzer, sentence.title))
+
+    @staticmethod
+    def _numbers_within(question: str, sentence: Sentence, before: str) -> bool:
+        """Whether every number the question writes in digits is in the sentence, the one before or the title."""
+        # Across languages names are spelt differently but digits are not: "the 2018 World Cup"
+        # cannot be answered by a passage that never says 2018.
+        window = set(_DIGITS.findall(" ".join((sentence.text, before, sentence.title))))
+        return set(_DIGITS.findall(question)) <= window
+
     def score(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence]) -> np.ndarray:
-        """Support probability of each sentence (zero for headings, which state nothing)."""
-        features = self.features(question, hits, sentences)
-        return np.array([0.0 if is_heading(s.text) else self.model.probability(f)
-                         for s, f in zip(sentences, features, strict=True)])
+        """Support probability of each sentence (zero for headings and for sentences without the focus)."""
+        language = detect_language(question, default="fr")
+        cross = [detect_language(s.text, default="fr") != language for s in sentences]
+        model, prerank = self.model, self.model.prerank
+        two_stage = prerank is not None and "dense" in model.weights
+        features = self.features(question, hits, sentences, embed=[c or not two_stage for c in cross])
+        scored = [not (is_heading(s.text) or not f["carries_focus"]) for s, f in zip(sentences, features, strict=True)]
+        out = np.zeros(len(sentences))
+        for i, (f, c) in enumerate(zip(features, cross, strict=True)):
+            if scored[i] and c:
+                out[i] = model.cross_probability(f)
+            elif scored[i] and not two_stage:
+                out[i] = model.probability(f)
+        if two_stage:
+            assert prerank is not None
+            same = [i for i in range(len(sentences)) if scored[i] and not cross[i]]
+            first = {i: prerank.probability(features[i]) for i in same}
+            best = sorted(same, key=lambda i: -first[i])[:DENSE_SENTENCES]
+            dense = self._dense(question, [sentences[i].text for i in best], [True] * len(best))
+            for i, sim in zip(best, dense, strict=True):
+                out[i] = model.probability({**features[i], "dense": sim})
+            cap = min((out[i] for i in best), default=0.0)
+            for i in set(same) - set(best):
+                out[i] = min(first[i], cap)
+        return out
