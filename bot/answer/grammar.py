@@ -48,7 +48,7 @@ def answer_grammar(n_sentences: int, max_statements: int, min_statements: int = 
         f"id ::= {ids}",
     ]) + "\n"
     return Grammar(text, answer_schema(n_sentences, max_statements, low, max_text),
-                   lambda value: answer_lines(value, n_sentences, max_statements, max_text))
+                   lambda value: answer_lines(value, n_sentences, max_statements, max_text, low))
 
 
 def answer_schema(n_sentences: int, max_statements: int, min_statements: int, max_text: int = MAX_TEXT) -> dict:
@@ -76,12 +76,14 @@ def statement_text(text: str, max_text: int = MAX_TEXT) -> str:
     return line
 
 
-def answer_lines(value: object, n_sentences: int, max_statements: int, max_text: int = MAX_TEXT) -> str:
+def answer_lines(value: object, n_sentences: int, max_statements: int, max_text: int = MAX_TEXT,
+                 min_statements: int = 0) -> str:
     """answer_schema JSON as the grammar's lines "[id][id] statement"; SchemaBroken when it breaks the schema."""
     require(isinstance(value, dict) and isinstance(value.get("statements"), list), "no statements list")
     assert isinstance(value, dict)
     statements = value["statements"]
     require(len(statements) <= max_statements, f"more than {max_statements} statements")
+    require(len(statements) >= min_statements, f"fewer than {min_statements} statements")
     lines = []
     for item in statements:
         require(isinstance(item, dict), "a statement is not an object")

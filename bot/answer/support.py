@@ -88,8 +88,16 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def cross_language(question: str, sentences: list[Sentence]) -> list[bool]:
+    """For each sentence, whether it is in another language than the question."""
+    language = detect_language(question, default="fr")
+    return [detect_language(s.text, default="fr") != language for s in sentences]
+
+
 @dataclass(frozen=True)
 class SupportModel:
+    """The fitted logistic model of sentence support, with its cross-language and pre-ranking variants."""
+
     weights: dict[str, float]
     bias: float
     threshold: float
@@ -140,11 +148,12 @@ class SupportScorer:
         return sum(w for t, w in idf.items() if t in stems) / total if total else 0.0
 
     def features(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence],
-                 embed: list[bool] | None = None) -> list[dict[str, float]]:
+                 embed: list[bool] | None = None, cross: list[bool] | None = None) -> list[dict[str, float]]:
         """One feature dict per sentence (FEATURES and CROSS_FEATURES); "dense" only where `embed` says."""
         if not sentences:
             return []
         embed = embed if embed is not None else [True] * len(sentences)
+        cross = cross if cross is not None else cross_language(question, sentences)
         shape = analyse(question)
         q_stems = set(self.analyzer.stems(question))
         wh_stems = set(self.analyzer.stems(" ".join(shape.wh_words))) & q_stems
@@ -162,7 +171,7 @@ class SupportScorer:
         focus = question_focus(question)
         out = []
         previous: tuple[int, set[str], str] = (0, set(), "")
-        for sentence, sim, match in zip(sentences, dense, matches, strict=True):
+        for sentence, sim, match, other in zip(sentences, dense, matches, cross, strict=True):
             stems = set(self.analyzer.stems(sentence.text))
             # The subject is often named in the sentence before ("Kim Jong-un ... Il est arrivé").
             before = previous[2] if previous[0] == sentence.passage else ""
@@ -186,7 +195,7 @@ class SupportScorer:
                 "is_title": float(sentence.text.strip() == sentence.title.strip()),
                 "entity_missing": float(min(missing[sentence.passage], 2)),
                 # Not a model feature: the focus gate (bot/answer/focus.py), applied in score().
-                "carries_focus": self._carries(focus, sentence, before, question),
+                "carries_focus": self._carries(focus, sentence, before, question, other),
             })
         return out
 
@@ -198,9 +207,8 @@ class SupportScorer:
         sims = iter((self.embedder.encode(texts) @ self.embedder.encode_query(question)).tolist())
         return [next(sims) if e else 0.0 for e in embed]
 
-    def _carries(self, focus: Focus | None, sentence: Sentence, before: str, question: str) -> float:
+    def _carries(self, focus: Focus | None, sentence: Sentence, before: str, question: str, cross: bool) -> float:
         """1.0 when the sentence carries the question's focus (or there is none) and, across languages, its digits."""
-        cross = detect_language(sentence.text, default="fr") != detect_language(question, default="fr")
         if cross and not self._numbers_within(question, sentence, before):
             return 0.0
         if focus is None:
@@ -222,11 +230,10 @@ class SupportScorer:
 
     def score(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence]) -> np.ndarray:
         """Support probability of each sentence (zero for headings and for sentences without the focus)."""
-        language = detect_language(question, default="fr")
-        cross = [detect_language(s.text, default="fr") != language for s in sentences]
+        cross = cross_language(question, sentences)  # language detection once per sentence
         model, prerank = self.model, self.model.prerank
         two_stage = prerank is not None and "dense" in model.weights
-        features = self.features(question, hits, sentences, embed=[c or not two_stage for c in cross])
+        features = self.features(question, hits, sentences, embed=[c or not two_stage for c in cross], cross=cross)
         scored = [not (is_heading(s.text) or not f["carries_focus"]) for s, f in zip(sentences, features, strict=True)]
         out = np.zeros(len(sentences))
         for i, (f, c) in enumerate(zip(features, cross, strict=True)):

@@ -93,6 +93,7 @@ def collect(searcher, scorer, questions, gold_paths, k, progress):
 
 
 def main() -> None:
+    """Parse the arguments, fit the support models on PIAF, print them; with --write save them and the docs section."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.bench.calibrate_support", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -60,6 +60,7 @@ def choose(answerable: list[float], unanswerable: list[float], max_false: float)
 
 
 def main() -> None:
+    """Parse the arguments, set the abstention threshold on development questions, save it and its docs section."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.bench.calibrate_threshold", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)

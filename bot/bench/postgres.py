@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import os
 import sys
 import tempfile
@@ -28,64 +27,16 @@ import psutil
 from bot.bench.doc import machine, write_section
 from bot.bench.pg_server import Server, start
 from bot.bench.piaf import load_piaf, write_corpus
-from bot.bench.retrieval import gold_rank, metrics
+from bot.bench.retrieval import BatchEmbedder, gold_rank, metrics
 from bot.bench.scale import folder_bytes, time_searches
 from bot.bench.scale_data import HashEmbedder, chunk_count, write_filler
 from bot.settings import Settings
 from index.builder import build_index
-from index.embedder import Embedder, open_embedder
 from index.pg_schema import HNSW_EF_SEARCH, HNSW_M, HNSW_THRESHOLD
 from index.progress import Progress
 from index.search import Searcher
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-class CachedEmbedder(Embedder):
-    """The real model, each text embedded once: passage and question vectors kept in memory and in a file."""
-
-    def __init__(self, name: str, batch_size: int, cache: Path) -> None:
-        from index.known_models import prefixes_for
-
-        self.name, self.file = name, cache
-        self.inner = open_embedder(name, batch_size)
-        # Questions batch-encoded with the query prefix as the passage prefix: encode_query's vectors.
-        self.queries = open_embedder(name, batch_size, passage_prefix=prefixes_for(name, None, None).query)
-        self.vectors: dict[str, np.ndarray] = {}
-        if cache.exists():
-            with np.load(cache) as data:
-                self.vectors = dict(zip(data["keys"].tolist(), data["vectors"]))
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def _cached(self, kind: str, texts: list[str], model: Embedder, progress=None) -> np.ndarray:
-        keys = [hashlib.sha1(f"{self.name}:{kind}:{t}".encode()).hexdigest() for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self.vectors}
-        if missing:
-            self.vectors.update(zip(missing, model.encode(list(missing.values()), progress, bulk=True)))
-        elif progress:
-            progress(len(texts))
-        return np.stack([self.vectors[k] for k in keys]) if texts else np.zeros((0, self.dim), np.float32)
-
-    def encode(self, texts, progress=None, bulk=False):
-        """Passage vectors."""
-        return self._cached("passage", list(texts), self.inner, progress)
-
-    def encode_query(self, text: str) -> np.ndarray:
-        """A question's vector (computed by prime for the bench's questions)."""
-        return self._cached("query", [text], self.queries)[0]
-
-    def prime(self, questions: list[str]) -> None:
-        """Embed all the questions in batches."""
-        with Progress().bar(len(questions), "embedding questions", unit="q") as bar:
-            self._cached("query", sorted(set(questions)), self.queries, bar.update)
-
-    def save(self) -> None:
-        """Write the cache for the next run."""
-        keys = list(self.vectors)
-        np.savez(self.file, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
 
 
 def fulltext_rank(view, question: str, gold: str) -> int | None:
@@ -102,12 +53,13 @@ def piaf_quality(args, server: Server) -> dict:
     corpus = write_corpus(contexts, args.workdir / "piaf-corpus")
     embedded = Settings().replace(home=args.workdir / "piaf-home", embed_model=args.embed_model)
     postgres = embedded.replace(store=server.url)
-    embedder = CachedEmbedder(embedded.index.embed_model, embedded.index.embed_batch, args.workdir / "vectors.npz")
+    embedder = BatchEmbedder(embedded, args.workdir / "vectors")
     reports = {}
     for name, settings in (("embedded", embedded), ("postgresql", postgres)):
         reports[name] = build_index(settings, [corpus], rebuild=True, embedder=embedder, progress=Progress())
-    embedder.prime([q.question.strip() for q in questions])
-    embedder.save()
+    asked = sorted({q.question.strip() for q in questions})
+    with Progress().bar(len(asked), "embedding questions", unit="q") as bar:
+        embedder.prime_queries(asked, bar.update)
     searchers = {name: Searcher.open(s, embedder) for name, s in (("embedded", embedded), ("postgresql", postgres))}
     weight = embedded.retrieval.dense_weight
     ranks: dict[str, list[int | None]] = {f"{n}, {v}": [] for n in searchers for v in ("hybrid", "BM25 only")}
@@ -237,6 +189,7 @@ def render(args, quality: dict | None, sizes: dict | None, seconds: float) -> st
 
 
 def main() -> None:
+    """Parse the arguments, run both parts against a throwaway server, print them and write the docs section."""
     parser = argparse.ArgumentParser(prog="python -m bot.bench.postgres", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("piaf", type=Path, help="path to piaf-v1.1.json")

@@ -63,14 +63,17 @@ class BatchEmbedder(Embedder):
         return model
 
     def prime_queries(self, texts: list[str], progress=None) -> None:
+        """Embed these questions in bulk into the cache, so that encode_query finds them there."""
         self.queries.get(sorted(set(texts)), self._bulk_model().encode_queries, progress)
 
     def encode(self, texts, progress=None, bulk=False):
+        """Passage vectors: through the disk cache when in bulk (indexing), else from the model."""
         if not bulk:
             return self.inner.encode(texts, progress, bulk)
         return self.passages.get(texts, lambda part: self.inner.encode(part, bulk=True), progress)
 
     def encode_query(self, text):
+        """A question's vector: from the cache when primed, else from the model."""
         if text in self.queries:
             return self.queries.get([text], self.inner.encode)[0]
         return self.inner.encode_query(text)
@@ -132,6 +135,7 @@ def table(results: dict[str, dict[str, float]]) -> str:
 
 
 def main() -> None:
+    """Parse the arguments, run the retrieval bench, print it and write its docs section."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.bench.retrieval", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -155,6 +155,7 @@ def free_port() -> int:
 
 
 def main() -> None:
+    """Parse the arguments, run the concurrency bench, print it and write its docs section."""
     parser = argparse.ArgumentParser(prog="python -m bot.bench.server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=4,

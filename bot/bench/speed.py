@@ -199,6 +199,7 @@ questions, extractive mode over the whole PIAF corpus (k = {settings.retrieval.k
 
 
 def main() -> None:
+    """Parse the arguments, run the chosen parts, print them and write the docs section."""
     parser = argparse.ArgumentParser(
         prog="python -m bot.bench.speed", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)

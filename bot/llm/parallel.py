@@ -48,10 +48,12 @@ class _Unlocked(Generator):
 
     @property
     def n_ctx(self) -> int:
+        """The inner generator's context window, asked with the lock released."""
         return self._outside(lambda: self.inner.n_ctx)  # a server may be asked for it
 
     @n_ctx.setter
     def n_ctx(self, value: int) -> None:
+        """Set the inner generator's context window."""
         self.inner.n_ctx = value
 
     def _outside(self, call: Callable[[], T]) -> T:
@@ -67,12 +69,15 @@ class _Unlocked(Generator):
             self.held.value = True
 
     def count_tokens(self, text: str) -> int:
+        """The inner generator's token count of a text, with the lock released."""
         return self._outside(lambda: self.inner.count_tokens(text))
 
     def chat_tokens(self, messages: list[dict]) -> int:
+        """The inner generator's token count of a chat, with the lock released."""
         return self._outside(lambda: self.inner.chat_tokens(messages))
 
     def stream(self, messages: list[dict], grammar: str | None, max_tokens: int) -> Iterator[str]:
+        """The inner generator's pieces, each awaited with the lock released."""
         pieces = self.inner.stream(messages, grammar, max_tokens)
         try:
             while True:

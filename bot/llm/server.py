@@ -70,6 +70,7 @@ class ServerGenerator(Generator):
 
     @n_ctx.setter
     def n_ctx(self, value: int) -> None:
+        """Set the configured context window (the server's may still be smaller)."""
         self._n_ctx = value
 
     def count_tokens(self, text: str) -> int:
