@@ -13,11 +13,7 @@ VERSION=$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml | h
 test -n "$VERSION" || { echo "build_llama_server.sh: no llama-cpp-python==X pin in pyproject.toml" >&2; exit 2; }
 PYTHON=${PYTHON:-.venv/bin/python}
 
-CPU_FLAGS=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
-EXTRA=""
-if grep -qw 'amx_tile\|amx_int8\|amx_bf16' <<<"$CPU_FLAGS"; then
-    EXTRA="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-fi
+source scripts/cpu_flags.sh  # sets CPU_FLAGS and EXTRA (the working folder is the checkout)
 ARGS="-DLLAMA_BUILD_SERVER=ON -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}"
 KEY=$(printf '%s|%s|%s|%s' "$VERSION" "$ARGS" "$EXTRA" "$CPU_FLAGS" | sha256sum | cut -c1-16)
 DEST="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/citebot/llama-server-$VERSION-$KEY"

@@ -14,11 +14,7 @@ cd "$(dirname "$0")/.."
 VERSION=$(sed -n 's/.*"llama-cpp-python==\([0-9.]*\)".*/\1/p' pyproject.toml | head -n1)
 test -n "$VERSION" || { echo "install_llama.sh: no llama-cpp-python==X pin in pyproject.toml" >&2; exit 2; }
 
-CPU_FLAGS=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
-EXTRA=""
-if grep -qw 'amx_tile\|amx_int8\|amx_bf16' <<<"$CPU_FLAGS"; then
-    EXTRA="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-fi
+source scripts/cpu_flags.sh  # sets CPU_FLAGS and EXTRA (the working folder is the checkout)
 ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF ${CMAKE_ARGS:-}"
 KEY=$(printf '%s|%s|%s|%s' "$VERSION" "$ARGS" "$EXTRA" "$CPU_FLAGS" | sha256sum | cut -c1-16)
 WHEELS="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/citebot/wheels/$KEY"

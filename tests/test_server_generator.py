@@ -503,16 +503,21 @@ def test_the_grammar_is_honoured_by_the_real_server(tiny_server):
     assert generator.generate([{"role": "user", "content": "Qui ?"}], 'root ::= "[1] oui"', 16) == "[1] oui"
 
 
-@pytest.mark.subprocess
-def test_ask_through_a_real_server_answers_in_llm_mode_with_verified_citations(tiny_server, seeds_settings,
-                                                                              embedder):
-    for record in load_questions()[:3]:
-        result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", tiny_server.url,
+def _assert_asks_in_llm_mode(server, settings, embedder, count: int) -> None:
+    """The first `count` seeds questions asked through the server: mode llm, every citation verified."""
+    for record in load_questions()[:count]:
+        result = invoke("ask", "--home", settings.index.home, "--llm-url", server.url,
                         record["question"], "--json", embedder=embedder)
         assert result.exit_code == 0, (result.stderr, result.exception)
         payload = json.loads(result.stdout)
         assert payload["mode"] == "llm"
         assert_citations_verified(payload)
+
+
+@pytest.mark.subprocess
+def test_ask_through_a_real_server_answers_in_llm_mode_with_verified_citations(tiny_server, seeds_settings,
+                                                                              embedder):
+    _assert_asks_in_llm_mode(tiny_server, seeds_settings, embedder, 3)
 
 
 @pytest.mark.subprocess
@@ -528,13 +533,7 @@ def test_the_json_schema_is_honoured_by_the_real_server(tiny_server):
 def test_ask_with_the_json_schema_constraint_answers_with_verified_citations(tiny_server, seeds_settings,
                                                                             embedder, monkeypatch):
     monkeypatch.setenv("CITEBOT_LLM_CONSTRAINT", "json_object")
-    for record in load_questions()[:2]:
-        result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", tiny_server.url,
-                        record["question"], "--json", embedder=embedder)
-        assert result.exit_code == 0, (result.stderr, result.exception)
-        payload = json.loads(result.stdout)
-        assert payload["mode"] == "llm"
-        assert_citations_verified(payload)
+    _assert_asks_in_llm_mode(tiny_server, seeds_settings, embedder, 2)
 
 
 @pytest.mark.subprocess
