@@ -56,7 +56,15 @@ class ModelSettings(Section):
     max_tokens: Int = Field(600, ge=16, le=32_768)
     llm_url: str = ""  # an OpenAI-compatible server's base URL (http://host:port/v1); empty: in process
     llm_model: str = ""  # the model name sent to the server; empty: the server's default
-    llm_timeout: Float = Field(60.0, gt=0, le=3600)  # seconds per request (connection, each read)
+    llm_timeout: Float = Field(60.0, gt=0, le=3600)  # seconds to connect to the server
+    # Seconds the server may send nothing (no token, no keep-alive) before the stream counts as
+    # stalled: one line at once, no retry. A 2-core CPU reads a 1,100-token prompt in 10-20 s.
+    llm_read_timeout: Float = Field(30.0, gt=0, le=3600)
+    # Tries after the first for HTTP 429/5xx and a stream that ended early (llama-cpp-python's
+    # server cuts a stream when another request arrives), after a pause of llm_retry_pause
+    # seconds doubled at each try (at most 8 s), with jitter; a refused connection gets one.
+    llm_retries: Int = Field(5, ge=0, le=20)
+    llm_retry_pause: Float = Field(0.5, ge=0, le=60)
     # How answers are constrained on the server: a GBNF grammar (llama.cpp's servers), or its JSON
     # schema as response_format, in OpenAI's json_schema form (vLLM, Ollama, hosted APIs) or
     # llama.cpp's json_object form (llama-server, llama-cpp-python's server); "auto": GBNF where the

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from index.errors import CitebotError, IndexCorruptError, InputError
-from index.settings import redact_url
+from index.secrets import redact, redact_url
 
 _T = TypeVar("_T")
 
@@ -116,16 +116,17 @@ def connect(url: str, autocommit: bool = True) -> Any:
 
 
 def clean_error(exc: BaseException, url: str) -> str:
-    """The first line of a database error, with the URL's passwords never shown."""
-    from urllib.parse import parse_qs, unquote, urlsplit
+    """The first line of a database error, with the URL's passwords (and any other secret) never shown."""
+    from urllib.parse import parse_qs, urlsplit
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    parts = urlsplit(url)
-    query = parse_qs(parts.query)
-    passwords = [parts.password, *query.get("password", []), *query.get("sslpassword", [])]
-    for secret in {s for p in passwords if p for s in (p, unquote(p))}:
-        text = text.replace(secret, "***")
-    return text
+    try:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        passwords = [parts.password, *query.get("password", []), *query.get("sslpassword", [])]
+    except ValueError:  # not a URL urllib can split (a bad port, an unclosed [): the rule alone masks it
+        passwords = []
+    return redact(text, [p for p in passwords if p])
 
 
 def _domain_error(exc: Exception, where: str, url: str) -> CitebotError:

@@ -36,7 +36,7 @@ from index.pg_schema import (
     table,
 )
 from index.pg_view import PgView
-from index.settings import redact_url
+from index.secrets import redact_url
 from index.storage import GenerationWriter, IndexStore
 
 _CHUNK_COLUMNS = 'id, article_id, start, "end", text, text_sha, title, date, terms, embedding'

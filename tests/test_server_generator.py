@@ -42,15 +42,16 @@ STARTUP_SECONDS = 300  # a loaded 2-core CI machine: generous, only a broken sta
 class Server:
     """`python -m llama_cpp.server` on a GGUF, on a free local port; always killed by stop()."""
 
-    def __init__(self, model: Path, log: Path, n_ctx: int = 4096) -> None:
+    def __init__(self, model: Path, log: Path, n_ctx: int = 4096, interrupt: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.log = log.open("wb")
+        # By default a new request cuts off the one being streamed (one model, one request); the
+        # tests of that default (test_server_faults.py) pass interrupt=True.
+        interrupting = [] if interrupt else ["--interrupt_requests", "false"]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(self.port), "--n_ctx", str(n_ctx),
-             # By default a new request cuts off the one being streamed (one model, one request).
-             "--interrupt_requests", "false"],
+             "--port", str(self.port), "--n_ctx", str(n_ctx), *interrupting],
             stdout=self.log, stderr=subprocess.STDOUT)
         self.log_path = log
 
@@ -75,8 +76,8 @@ class Server:
         self.log.close()
 
 
-def start(model: Path, log: Path, n_ctx: int = 4096) -> Server:
-    server = Server(model, log, n_ctx)
+def start(model: Path, log: Path, n_ctx: int = 4096, interrupt: bool = False) -> Server:
+    server = Server(model, log, n_ctx, interrupt)
     try:
         server.wait_ready()
     except BaseException:
@@ -221,7 +222,7 @@ def counting():
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
-def test_a_busy_or_failing_server_is_retried_once(counting, status):
+def test_a_busy_or_failing_server_is_retried(counting, status):
     server, url = counting
     Counting.statuses = [status]
     generator = ServerGenerator(url, model="m", timeout=60, retry_pause=0.05)
@@ -229,13 +230,13 @@ def test_a_busy_or_failing_server_is_retried_once(counting, status):
     assert len(Counting.seen) == 2
 
 
-def test_a_second_failure_is_a_model_error_naming_the_url(counting):
+def test_failures_past_the_retries_are_a_model_error_naming_the_url(counting):
     server, url = counting
-    Counting.statuses = [500, 500, 500]
-    generator = ServerGenerator(url, model="m", timeout=60, retry_pause=0.05)
+    Counting.statuses = [500] * 6
+    generator = ServerGenerator(url, model="m", timeout=60, retry_pause=0.05, retries=2)
     with pytest.raises(ModelError, match=f"the model server at {url} failed: HTTP 500"):
         generator.generate([{"role": "user", "content": "?"}], None, 8)
-    assert len(Counting.seen) == 2
+    assert len(Counting.seen) == 3  # the first try and two retries
 
 
 def test_a_client_error_is_not_retried(counting):
@@ -601,6 +602,7 @@ def test_a_server_gone_mid_answer_is_one_line_and_exit_2_in_the_cli(counting, se
     server, url = counting
     Counting.content, Counting.breaks = "[1] Kim Jong-un est venu", True  # the first chunk, then nothing
     monkeypatch.setenv("CITEBOT_LLM_CONSTRAINT", constraint)
+    monkeypatch.setenv("CITEBOT_LLM_RETRY_PAUSE", "0.01")  # every retry breaks off the same way
     result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", url, QUESTION, "--json",
                     embedder=embedder)
     assert Counting.seen, "the model was never asked"

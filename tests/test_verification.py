@@ -35,7 +35,9 @@ def test_a_cited_sentence_id_becomes_a_verbatim_quote_with_its_offsets(extractiv
     answer, generator = _answer(extractive_answerer,
                                 lambda m: f"[{sentence_id(m, TRAIN)}] Kim Jong-un est venu en train blindé.\n")
     assert not answer.abstained and answer.mode == "llm" and not answer.fallback
-    assert answer.text == "Kim Jong-un est venu en train blindé. [1]"
+    # The direct answer opens; the model's statement follows it.
+    assert answer.text.endswith(" Kim Jong-un est venu en train blindé. [1]")
+    assert answer.direct is not None and answer.text.startswith(answer.direct.text)
     assert len(answer.citations) == 1 and TRAIN in answer.citations[0].quote
     _check_offsets(answer)
     assert 'id ::= ' in generator.grammars[0] and "quote" not in generator.grammars[0]
@@ -45,7 +47,7 @@ def test_ids_that_do_not_exist_are_rejected_and_the_rest_verified(extractive_ans
     answer, _ = _answer(extractive_answerer, lambda m: (
         f"[{sentence_id(m, TRAIN)}][999] Kim Jong-un a pris un train blindé [7].\n"
         "[998] Il est arrivé en avion.\n"))
-    assert answer.text == "Kim Jong-un a pris un train blindé. [1]"  # the invented [7] is stripped
+    assert answer.text.endswith(" Kim Jong-un a pris un train blindé. [1]")  # the invented [7] is stripped
     assert [c.n for c in answer.citations] == [1]
     assert sum("sentence [99" in r and "does not exist" in r for r in answer.rejected) == 2
     _check_offsets(answer)
@@ -65,7 +67,8 @@ def test_statements_their_cited_sentence_does_not_support_are_never_shown(extrac
     assert any("not supported by its quotes" in r for r in answer.rejected), answer.rejected
     # Nothing the model wrote survived: the answer is the extractive fallback, labelled as such.
     assert answer.fallback and answer.mode == "llm"
-    assert answer.text.startswith("Aucune phrase du modèle n'a pu être vérifiée")
+    lead = answer.direct.text if answer.direct else "Aucune phrase du modèle n'a pu être vérifiée"
+    assert answer.text.startswith(lead)
     _check_offsets(answer)
 
 

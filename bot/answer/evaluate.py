@@ -8,6 +8,8 @@ Metrics (model-free adaptations of ALCE's citation recall/precision, see docs/EV
   citation_recall            answerable, answered questions with a citation whose quote holds a key
   cited_key_rate             the same over all answerable questions (abstentions count as misses)
   answer_key_hit             answerable questions whose answer text holds a key
+  direct_key_hit             answerable questions whose direct answer (the short answer first) holds a key
+  direct_answers             answered questions that open with a direct answer
   abstain_recall             unanswerable questions that abstained
   false_abstain              answerable questions that abstained
 """
@@ -141,6 +143,8 @@ def judge(item: EvalQuestion, answer: dict, seconds: float, first_statement: flo
                                   or has_key(c["quote"], item.keys) for c in citations),
         "cited_key": any(has_key(c["quote"], item.keys) for c in citations),
         "answer_key": has_key(re.sub(r"\[\d+\]", "", answer["answer"]), item.keys),
+        "direct": (answer.get("direct") or {}).get("text"),
+        "direct_key": has_key(re.sub(r"\[\d+\]", "", (answer.get("direct") or {}).get("text") or ""), item.keys),
         "statements": answer.get("statements", []), "fallback": answer.get("fallback", False),
         "grounded": grounded_statements(answer, analyzer or Analyzer("french")),
         "seconds": round(seconds, 3),
@@ -170,6 +174,8 @@ def summarize(records: list[dict], k: int) -> dict:
         "citation_recall": ratio(sum(r["cited_key"] for r in answered), len(answered)),
         "cited_key_rate": ratio(sum(r["cited_key"] for r in answerable), len(answerable)),
         "answer_key_hit": ratio(sum(r["answer_key"] for r in answerable), len(answerable)),
+        "direct_key_hit": ratio(sum(r.get("direct_key", False) for r in answerable), len(answerable)),
+        "direct_answers": ratio(sum(r.get("direct") is not None for r in answered), len(answered)),
         "abstain_recall": ratio(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
         "false_abstain": ratio(sum(r["abstained"] for r in answerable), len(answerable)),
         "latency_p50_s": round(_percentile(latencies, 0.5), 3),

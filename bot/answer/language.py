@@ -32,6 +32,7 @@ MESSAGES = {
     "fr": {
         "abstain": "Je ne trouve pas la réponse dans les articles indexés.",
         "extractive": "D'après les articles :",
+        "also": "Aussi dans les articles :",
         "fallback": "Aucune phrase du modèle n'a pu être vérifiée ; d'après les articles :",
         "sources": "Sources",
         "label_extractive": "mode extractif : citations choisies sans modèle de langue",
@@ -46,6 +47,7 @@ MESSAGES = {
     "en": {
         "abstain": "I could not find the answer in the indexed articles.",
         "extractive": "According to the articles:",
+        "also": "Also in the articles:",
         "fallback": "None of the model's statements could be verified; according to the articles:",
         "sources": "Sources",
         "label_extractive": "extractive mode: quotes chosen without a language model",

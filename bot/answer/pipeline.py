@@ -5,18 +5,20 @@ The CLI, chat and Discord all call Answerer.ask; none of them holds pipeline log
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypedDict
 
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
+from bot.answer.direct import extract
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
 from bot.answer.prompting import Prompts
 from bot.answer.records import Answer, Citation, Statement
 from bot.answer.sources import SourceFiles
 from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
-from bot.answer.verify import Verified, Verifier, verify
+from bot.answer.verify import Verified, Verifier
 from bot.llm.base import Generator, LlamaGenerator, find_model
 from bot.settings import Settings
 from index.embedder import Embedder
@@ -66,9 +68,7 @@ class Answerer:
         if server:
             from bot.llm.server import ServerGenerator
 
-            generator = ServerGenerator(settings.model.llm_url, settings.model.llm_model,
-                                        settings.model.llm_timeout, settings.model.n_ctx,
-                                        constraint=settings.model.llm_constraint)
+            generator = ServerGenerator.from_settings(settings.model)
         elif not settings.answer.extractive:
             if path is None:
                 notify("no language model available (offline, none configured): answering in extractive mode")
@@ -112,26 +112,43 @@ class Answerer:
             return _answer(base, Verified("", (), ()))
         # Each cited file is read once per answer, however many verifications cite it.
         sources = SourceFiles(self.searcher.reader.article, self.settings.index.max_article_bytes)
+        chosen = extractive.select(sentences, probabilities, self.threshold,
+                                   max(DIRECT_SENTENCES, self.settings.answer.max_statements), self.searcher.analyzer)
+        verifier = Verifier(hits, self.searcher.analyzer, sources, standalone)
+        direct = self._direct(standalone, language, chosen, verifier)
         if self.generator is None:
-            return _answer(base, self._extractive(standalone, hits, sentences, probabilities, language, sources),
-                           lead="extractive")
+            return _answer(base, self._extractive(chosen, language, verifier), lead="" if direct else "extractive")
+        if direct is not None and on_statement is not None:  # the short answer first, before the model starts
+            on_statement(Statement(_MARKERS.sub("", direct.text).strip(), tuple(p.n for p in direct.parts)),
+                         tuple(verifier.citations.values()))
         shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
-        verified = self._generate(standalone, language, hits, shown, sources, on_statement)
+        verified = self._generate(standalone, language, hits, shown, verifier, on_statement)
         if verified is None:  # not one sentence fits the model's context window: nothing was asked
             return _answer(base, Verified("", (), (NO_ROOM,)))
-        if verified.citations:
+        if verified.statements:
             return _answer(base, verified)
-        # Nothing the model wrote survived: quote the best sentences instead, and say so.
-        fallback = self._extractive(standalone, hits, sentences, probabilities, language, sources)
+        # Nothing the model wrote survived: the direct answer or the best sentences alone, and say so.
+        fallback = self._extractive(chosen, language, verifier)
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
-    def _extractive(self, question: str, hits, sentences, probabilities, language: str,
-                    sources: SourceFiles) -> Verified:
-        chosen = extractive.select(sentences, probabilities, self.threshold, self.settings.answer.max_statements,
-                                   self.searcher.analyzer)
-        return verify(extractive.draft(chosen, language), hits, self.searcher.analyzer, sources, question)
+    def _direct(self, question: str, language: str, chosen, verifier: Verifier):
+        """The short answer drawn from the best sentences and verified, or None."""
+        draft = extract(question, chosen, self.searcher.analyzer,
+                        self.scorer.idf(set(self.searcher.analyzer.stems(question))))
+        if draft is None:
+            return None
+        cross = any(detect_language(p.sentence.text, default=language) != language for p in draft.pieces)
+        return verifier.add_direct(draft, language, cross)
 
-    def _generate(self, question: str, language: str, hits, sentences, sources: SourceFiles,
+    def _extractive(self, chosen, language: str, verifier: Verifier) -> Verified:
+        """The direct answer, then the other best sentences quoted whole (all of them without a direct answer)."""
+        used = {id(p.sentence) for p in verifier.direct_pieces}
+        rest = [s for s in chosen[:self.settings.answer.max_statements] if id(s) not in used]
+        for draft in extractive.draft(rest, language):
+            verifier.add(draft)
+        return verifier.result()
+
+    def _generate(self, question: str, language: str, hits, sentences, verifier: Verifier,
                   on_statement) -> Verified | None:
         """The model's verified statements; None when no sentence fits its context window."""
         assert self.generator is not None
@@ -139,7 +156,6 @@ class Answerer:
                                         self.settings)
         if not kept:
             return None
-        verifier = Verifier(hits, self.searcher.analyzer, sources, question)
         problems: list[str] = []
         with self.progress.spinner("thinking") as halt:
             for draft in stream_drafts(self.generator, messages, kept, self.settings, problems):
@@ -151,6 +167,9 @@ class Answerer:
         return verifier.result()
 
 
+# Sentences the direct answer may draw from (a list gathers its items across them).
+DIRECT_SENTENCES = 4
+_MARKERS = re.compile(r"\s*\[\d+\]")
 NO_ROOM = "no passage fits the model's context window; raise n_ctx or lower max_tokens"
 
 
@@ -161,6 +180,10 @@ def _answer(base: _Common, verified: Verified, lead: str = "", rejected: tuple[s
     if not verified.citations:
         return Answer(text=message(language, "abstain"), abstained=True, citations=(), rejected=rejected,
                       stale=verified.stale, **base)
-    text = f"{message(language, lead)} {verified.text}" if lead else verified.text
+    text = f"{message(language, lead)} {verified.text}" if lead and verified.direct is None else verified.text
+    if verified.direct is not None and lead and verified.statements:  # the other quotes, under their lead-in
+        rest = " ".join(s.display for s in verified.statements)
+        text = f"{verified.direct.text} {message(language, 'also')} {rest}"
     return Answer(text=text, abstained=False, citations=verified.citations, rejected=rejected,
-                  statements=verified.statements, fallback=lead == "fallback", stale=verified.stale, **base)
+                  statements=verified.statements, fallback=lead == "fallback", stale=verified.stale,
+                  direct=verified.direct, **base)

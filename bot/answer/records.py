@@ -60,6 +60,9 @@ class Citation:
     end: int
     quote: str
     encoding: str = "utf-8"  # the article's, as the index recorded it
+    # The whole sentence the quote was cut from (verified at its offsets too); "" when the quote is it.
+    sentence: str = ""
+    sentence_start: int = -1
 
     @property
     def source(self) -> str:
@@ -68,8 +71,40 @@ class Citation:
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
+        whole = self.sentence or self.quote
+        start = self.sentence_start if self.sentence else self.start
         return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
-                "end": self.end, "quote": self.quote, "encoding": self.encoding}
+                "end": self.end, "quote": self.quote, "encoding": self.encoding,
+                "sentence": {"start": start, "end": start + len(whole), "text": whole}}
+
+
+@dataclass(frozen=True)
+class AnswerPart:
+    """A verified piece of the direct answer: the cited file holds `text` at [start:end]."""
+
+    text: str
+    n: int                 # the citation whose quote holds it
+    start: int
+    end: int
+    rendering: str = ""    # a labelled rendering in the question's language (a translated date), or ""
+
+    def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
+        return {"text": self.text, "citation": self.n, "start": self.start, "end": self.end,
+                "rendering": self.rendering or None}
+
+
+@dataclass(frozen=True)
+class DirectAnswer:
+    """The short answer that opens every answer: verbatim parts under a form (value, list, clause, yes, no…)."""
+
+    form: str
+    text: str                      # as shown, with [n] markers
+    parts: tuple[AnswerPart, ...]
+
+    def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
+        return {"form": self.form, "text": self.text, "parts": [p.to_json() for p in self.parts]}
 
 
 @dataclass(frozen=True)
@@ -89,6 +124,7 @@ class Answer:
     statements: tuple[Statement, ...] = ()  # what the answer text is made of
     fallback: bool = False         # the model's statements all failed: quotes chosen without it
     stale: tuple[str, ...] = ()    # articles whose quotes failed because they changed since indexing
+    direct: DirectAnswer | None = None  # the short answer first (None when abstaining)
 
     @property
     def stale_note(self) -> str:
@@ -101,7 +137,8 @@ class Answer:
         """The JSON object of the CLI contract."""
         return {
             "question": self.question, "answer": self.text, "abstained": self.abstained,
-            "mode": self.mode, "fallback": self.fallback,
+            "mode": self.mode, "fallback": self.fallback, "language": self.language,
+            "direct": self.direct.to_json() if self.direct else None,
             "statements": [s.to_json() for s in self.statements],
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],

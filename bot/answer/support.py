@@ -137,7 +137,8 @@ class SupportScorer:
         self.embedder = embedder
         self.model = model or SupportModel.load()
 
-    def _idf(self, stems: set[str]) -> dict[str, float]:
+    def idf(self, stems: set[str]) -> dict[str, float]:
+        """Inverse document frequency of each stem over the index's chunks."""
         df = self.document_frequency(sorted(stems))
         n = self.n_chunks
         return {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in stems}
@@ -157,7 +158,7 @@ class SupportScorer:
         shape = analyse(question)
         q_stems = set(self.analyzer.stems(question))
         wh_stems = set(self.analyzer.stems(" ".join(shape.wh_words))) & q_stems
-        idf = self._idf(q_stems)
+        idf = self.idf(q_stems)
         predicate_idf = {t: w for t, w in idf.items() if t not in wh_stems}
         wh_idf = {t: w for t, w in idf.items() if t in wh_stems}
         dense = self._dense(question, [s.text for s, e in zip(sentences, embed, strict=True) if e], embed)

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answer.direct import DirectDraft, Piece
 from bot.answer.grounding import ground
-from bot.answer.records import Citation, DraftCitation, DraftStatement, Statement
+from bot.answer.phrasing import phrase, translate
+from bot.answer.records import AnswerPart, Citation, DirectAnswer, DraftCitation, DraftStatement, Statement
 from bot.answer.sources import SourceFiles
 from index.analyzer import Analyzer
 from index.models import Hit
@@ -74,6 +76,7 @@ class Verified:
     rejected: tuple[str, ...]
     statements: tuple[Statement, ...] = ()
     stale: tuple[str, ...] = ()    # cited files that changed since indexing (SourceFiles.stale)
+    direct: DirectAnswer | None = None
 
 
 class Verifier:
@@ -94,6 +97,8 @@ class Verifier:
         self.citations: dict[tuple[str, int, int], Citation] = {}
         self.statements: list[Statement] = []
         self.rejected: list[str] = []
+        self.direct: DirectAnswer | None = None
+        self.direct_pieces: tuple[Piece, ...] = ()
 
     def _citation(self, claim: DraftCitation) -> tuple[str, int, int] | None:
         if not 1 <= claim.passage <= len(self.hits):
@@ -116,6 +121,46 @@ class Verifier:
                                            self.sources.encoding(chunk.path))
         return key
 
+    def _piece(self, piece: Piece) -> tuple[tuple[str, int, int], AnswerPart] | None:
+        """The citation key of the clause quoted for a piece, and the piece at its file offsets."""
+        chunk = self.hits[piece.sentence.passage - 1].chunk
+        at = chunk.text.find(piece.sentence.text)
+        if at < 0:
+            self.rejected.append(f"sentence not found in passage {piece.sentence.passage}")
+            return None
+        base = chunk.start + at
+        quote = piece.sentence.text[piece.quote_start:piece.quote_end]
+        start, end = base + piece.quote_start, base + piece.quote_end
+        for where, text in (((start, end), quote), ((base + piece.start, base + piece.end), piece.text),
+                            ((base, base + len(piece.sentence.text)), piece.sentence.text)):
+            problem = self.sources.problem(chunk.path, where[0], where[1], text)
+            if problem is not None:
+                self.rejected.append(problem)
+                return None
+        key = (chunk.path, start, end)
+        if key not in self.citations:
+            whole = piece.sentence.text if quote != piece.sentence.text else ""
+            self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote,
+                                           self.sources.encoding(chunk.path), whole, base if whole else -1)
+        return key, AnswerPart(piece.text, self.citations[key].n, base + piece.start, base + piece.end)
+
+    def add_direct(self, draft: DirectDraft, language: str, cross: bool) -> DirectAnswer | None:
+        """The direct answer with its pieces checked against the file; None when a piece fails."""
+        before = dict(self.citations)
+        parts: list[AnswerPart] = []
+        for piece in draft.pieces:
+            checked = self._piece(piece)
+            if checked is None:
+                self.citations = before
+                return None
+            part = checked[1]
+            rendering = translate(part.text) if cross and language == "en" else ""
+            parts.append(AnswerPart(part.text, part.n, part.start, part.end, rendering))
+        text = phrase(draft.form, [(p.text, p.rendering, p.n) for p in parts], language, cross)
+        self.direct = DirectAnswer(draft.form, text, tuple(parts))
+        self.direct_pieces = draft.pieces
+        return self.direct
+
     def add(self, draft: DraftStatement) -> Statement | None:
         """The statement with its numbered, verified citations, or None (the reason goes to `rejected`)."""
         text = _MARKER.sub("", draft.text).strip()  # numbers invented by the model go
@@ -136,9 +181,9 @@ class Verifier:
 
     def result(self) -> Verified:
         """Everything kept so far, as one answer."""
-        text = " ".join(s.display for s in self.statements)
-        return Verified(text, tuple(self.citations.values()), tuple(self.rejected), tuple(self.statements),
-                        self.sources.stale)
+        lines = ([self.direct.text] if self.direct else []) + [s.display for s in self.statements]
+        return Verified(" ".join(lines), tuple(self.citations.values()), tuple(self.rejected),
+                        tuple(self.statements), self.sources.stale, self.direct)
 
 
 def verify(statements: list[DraftStatement], hits: tuple[Hit, ...], analyzer: Analyzer, sources: SourceFiles,

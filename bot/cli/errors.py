@@ -7,6 +7,9 @@ embedding programs see exactly what a user sees:
     file-system error (OSError)                  citebot: error: <problem>: <path>    exit 2
     Ctrl-C (KeyboardInterrupt, click's Abort)    citebot: interrupted    exit 130
     closed stdout (BrokenPipeError)              nothing    exit 0
+
+Every line on stderr goes through `note`, which masks secrets (index/secrets.py) whatever their
+source: a flag, the environment, a settings file, a server's own error text.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from contextlib import contextmanager
 import click
 
 from index.errors import CitebotError
+from index.secrets import redact
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -41,8 +45,8 @@ def printable(text: str) -> str:
 
 
 def note(message: str) -> None:
-    """Print a `citebot:` line on stderr."""
-    click.echo(printable(f"citebot: {message}"), err=True)
+    """Print a `citebot:` line on stderr, with any secret in it masked (index/secrets.py)."""
+    click.echo(printable(redact(f"citebot: {message}")), err=True)
 
 
 def error_line(message: str) -> None:

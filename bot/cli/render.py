@@ -40,21 +40,32 @@ def search_text(result: SearchResult) -> str:
     return "\n\n".join(blocks)
 
 
-def answer_text(answer, shown: int = 0) -> str:
-    """The answer with [n] markers, then its sources with the verified quotes.
+def answer_lines(answer) -> list[str]:
+    """What the answer says, line by line: the direct answer first, then the statements or quotes."""
+    from bot.answer.language import message
 
-    `shown`: statements already printed as they arrived (streaming); they are not repeated.
+    quoted = answer.mode == "extractive" or answer.fallback
+    if answer.abstained or (answer.direct is None and quoted):
+        return [answer.text]  # an abstention, or best sentences under their lead-in
+    head = [answer.direct.text] if answer.direct else []
+    rest = [s.display for s in answer.statements]
+    if head and rest and quoted:
+        rest = [message(answer.language, "also")] + rest
+    return head + rest
+
+
+def answer_text(answer, shown: int = 0) -> str:
+    """The answer with [n] markers, then its sources: each verified quote with its offsets in the file.
+
+    `shown`: lines already printed as they arrived (streaming); they are not repeated.
     """
     from bot.answer.language import message
 
-    if answer.mode == "llm" and not answer.fallback and answer.statements:
-        lines = [textwrap.fill(s.display, width=100) for s in answer.statements[shown:]]
-    else:
-        lines = [textwrap.fill(answer.text, width=100)]
+    lines = [textwrap.fill(line, width=100) for line in answer_lines(answer)[shown:]]
     if answer.citations:
         lines += ["", message(answer.language, "sources")]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} — {c.source} — “{c.quote}”")
+            lines.append(f"[{c.n}] {c.title} — {c.source} [{c.start}:{c.end}] — “{c.quote}”")
     if (answer.mode == "extractive" or answer.fallback) and not answer.abstained:
         lines += ["", f"({message(answer.language, 'label_extractive')})"]
     if answer.stale:

@@ -66,7 +66,7 @@ def _field(citation) -> tuple[str, str]:
     name = f"[{citation.n}] {citation.title}"
     if len(name) > FIELD_NAME:
         name = name[:FIELD_NAME - 1] + "…"
-    head = f"`{citation.source}`\n"
+    head = f"`{citation.source}` [{citation.start}:{citation.end}]\n"
     quote = citation.quote
     room = FIELD_VALUE - len(head) - 2
     if len(quote) > room:
@@ -95,6 +95,9 @@ def source_embeds(answer: Answer) -> list[Embed]:
 def render(answer: Answer) -> list[Outgoing]:
     """The messages to send for an answer: text pieces, the sources embed on the last ones."""
     text = answer.text
+    if answer.direct is not None:  # the short answer stands out; what follows supports it
+        rest = text[len(answer.direct.text):].strip()
+        text = f"**{answer.direct.text}**" + (f"\n{rest}" if rest else "")
     if answer.abstained:
         text = f"{text}\n_({message(answer.language, 'label_abstain')})_"
     if answer.stale:

@@ -21,6 +21,7 @@ from bot.llm.parallel import parallel_questions
 from bot.settings import Settings
 from index.errors import CitebotError
 from index.progress import Progress
+from index.secrets import redact, redact_logs
 
 
 class DiscordError(CitebotError):
@@ -42,7 +43,8 @@ def _discord_errors():
         raise DiscordError("enable the Message Content intent for this bot in the Developer Portal "
                            "(Bot > Privileged Gateway Intents)") from None
     except discord.HTTPException as exc:
-        raise DiscordError(f"Discord refused the request ({exc.status} {exc.text or exc})") from None
+        # Discord's text may quote the request (a proxy repeating the token): masked like any message.
+        raise DiscordError(redact(f"Discord refused the request ({exc.status} {exc.text or exc})")) from None
     except (aiohttp.ClientError, OSError) as exc:
         raise DiscordError(f"cannot reach Discord ({type(exc).__name__}); check the network") from None
 
@@ -86,5 +88,6 @@ def run(settings: Settings, token: str, progress: Progress, notify: Callable[[st
     import discord
 
     discord.utils.setup_logging()  # INFO and above, on stderr, for discord.py and citebot alike
+    redact_logs()  # no log line shows the token, a key or a URL's password (index/secrets.py)
     logging.getLogger("discord.client").addFilter(_not_about_voice)
     asyncio.run(_main(settings, token, progress, notify))
