@@ -34,7 +34,7 @@ def test_ask_on_a_fresh_folder_indexes_then_answers_with_a_verbatim_quote(tmp_pa
     assert "indexing seeds first" in result.stderr
     assert "extractive mode" in result.stderr
     assert "train blindé" in result.stdout
-    sources = re.findall(r"^\[\d+\] .* — (seeds/\S+) — “(.*)”$", result.stdout, re.M)
+    sources = re.findall(r"^\[\d+\] .* — (seeds/\S+) \[\d+:\d+\] — “(.*)”$", result.stdout, re.M)
     assert any(path.endswith(("001_d7652ec38b69ceef.txt", "003_79011271dbdc1a5f.txt")) and "train blindé" in quote
                for path, quote in sources)
 

@@ -48,9 +48,11 @@ def test_every_seeds_question_is_answered_by_the_real_model(gemma_reports, gemma
     assert report["metrics"]["mode"] == "llm" and len(report["questions"]) == len(load_questions(DATA / name))
     assert gemma_answerer.generator.calls > 0
     for record in report["questions"]:
-        # An answer is the model's statements, or quotes under the label that says it is a fallback.
+        # An answer is the model's statements, or (fallback) the direct answer or quotes under the
+        # label that says so; the fallback flag is in the record either way.
         if record["fallback"]:
-            assert record["answer"].startswith("Aucune phrase du modèle n'a pu être vérifiée")
+            assert record["answer"].startswith(("Aucune phrase du modèle n'a pu être vérifiée", "Réponse :",
+                                                "Oui :", "Non :", "Pas comme", "Les articles disent"))
         assert record["abstained"] or record["citations"]
 
 
