@@ -125,7 +125,8 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     if plan.articles or plan.removed or old is None:
         embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
                                              query_prefix=settings.index.query_prefix,
-                                             passage_prefix=settings.index.passage_prefix)
+                                             passage_prefix=settings.index.passage_prefix,
+                                             engine=settings.index.embed_engine)
         total_chunks, embedded = _write(index_store, settings, plan, old, embedder, progress)
     index_store.prune(strict=not rebuild)
     return IndexReport(

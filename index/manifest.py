@@ -3,6 +3,8 @@
 A manifest is a flat dict stored with each generation (the embedded store writes it as
 manifest.json): the format version, the settings that shape the index (index_identity), the
 vector dimension and the article and chunk counts. Stores may add keys of their own.
+The passage engine is recorded too (embed_engine); an index is searchable with settings naming
+another engine only when both give the same vectors (known_models.vector_space).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from index.analyzer import ANALYZER_VERSION
 from index.errors import IndexCorruptError, IndexMismatchError
-from index.known_models import Prefixes, prefixes_for
+from index.known_models import LEGACY_ENGINE, Prefixes, prefixes_for, resolve_engine, vector_space
 from index.settings import SearchSettings
 
 # Bumped when a generation written by this code cannot be read by older code or the reverse.
@@ -22,8 +24,9 @@ FORMAT_VERSION = 1
 def index_identity(settings: SearchSettings) -> dict[str, Any]:
     """What an index must share with the settings to be searchable with them."""
     prefixes = embed_prefixes(settings)
-    return {"embed_model": settings.index.embed_model, "query_prefix": prefixes.query,
-            "passage_prefix": prefixes.passage, "chunk_chars": settings.index.chunk_chars,
+    return {"embed_model": settings.index.embed_model, "embed_engine": embed_engine(settings),
+            "query_prefix": prefixes.query, "passage_prefix": prefixes.passage,
+            "chunk_chars": settings.index.chunk_chars,
             "chunk_overlap": settings.index.chunk_overlap, "language": settings.index.language,
             "analyzer": ANALYZER_VERSION}
 
@@ -31,6 +34,11 @@ def index_identity(settings: SearchSettings) -> dict[str, Any]:
 def embed_prefixes(settings: SearchSettings) -> Prefixes:
     """The query and passage prefixes the settings give the embedding model."""
     return prefixes_for(settings.index.embed_model, settings.index.query_prefix, settings.index.passage_prefix)
+
+
+def embed_engine(settings: SearchSettings) -> str:
+    """The engine the settings embed passages with ("auto" resolved)."""
+    return resolve_engine(settings.index.embed_model, settings.index.embed_engine)
 
 
 def new_manifest(settings: SearchSettings, dim: int, articles: int, chunks: int) -> dict[str, Any]:
@@ -48,7 +56,15 @@ def check_format(manifest: dict[str, Any], where: object) -> None:
 def check_compatible(manifest: dict[str, Any], settings: SearchSettings) -> None:
     """Raise IndexMismatchError when the index was built with other indexing settings."""
     wanted = index_identity(settings)
-    diffs = [f"{k}={manifest.get(k)!r} (settings say {v!r})" for k, v in wanted.items() if manifest.get(k) != v]
+    built = {**manifest, "embed_engine": manifest.get("embed_engine", LEGACY_ENGINE)}
+    diffs = [f"{k}={built.get(k)!r} (settings say {v!r})" for k, v in wanted.items()
+             if built.get(k) != v and not (k == "embed_engine" and _same_vectors(built, wanted))]
     if diffs:
         raise IndexMismatchError(f"the index in {settings.index.location} was built with {', '.join(diffs)}; "
                                  "rebuild it with: citebot index --rebuild")
+
+
+def _same_vectors(built: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the index's passage engine and the settings' one give interchangeable vectors."""
+    model = wanted["embed_model"]
+    return vector_space(model, built["embed_engine"]) == vector_space(model, wanted["embed_engine"])

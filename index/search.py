@@ -59,7 +59,8 @@ class Searcher:
         self.analyzer = Analyzer(settings.index.language)
         self.embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
                                                   query_prefix=settings.index.query_prefix,
-                                                  passage_prefix=settings.index.passage_prefix)
+                                                  passage_prefix=settings.index.passage_prefix,
+                                                  engine=settings.index.embed_engine)
         self._dim_checked = False
 
     @classmethod

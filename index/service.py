@@ -26,7 +26,8 @@ def open_searcher(settings: SearchSettings, progress: Progress | None = None,
     index_store = open_store(settings)
     embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
                                          query_prefix=settings.index.query_prefix,
-                                         passage_prefix=settings.index.passage_prefix)
+                                         passage_prefix=settings.index.passage_prefix,
+                                         engine=settings.index.embed_engine)
     try:
         return Searcher.open(settings, embedder, index_store)
     except (IndexMissingError, LiveGenerationLost):

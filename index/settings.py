@@ -68,6 +68,9 @@ class IndexSettings(Section):
     home: Folder = Path(".citebot")
     corpus: tuple[Text, ...] = Field(("seeds",), min_length=1)
     embed_model: Text = DEFAULT_EMBED_MODEL
+    # Which engine embeds passages when indexing: auto is openvino for the bundled e5, else
+    # sentence-transformers (index/known_models.py, resolve_engine).
+    embed_engine: Literal["auto", "openvino", "sentence-transformers"] = "auto"
     query_prefix: Prefix | None = None  # None: the prefix the model is known to need (index/known_models.py)
     passage_prefix: Prefix | None = None
     # About one or two paragraphs (≈250 e5 tokens): a whole PIAF context, a third of a news article.

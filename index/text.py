@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Tokens after which a period does not end a sentence (French and English usage).
 _ABBREVIATIONS = {
@@ -19,6 +20,7 @@ _OPENER = re.compile(r"\s+[«\"“‘(\[\-–—]?\s*[A-ZÀ-ÖØ-Þ0-9]")
 _WORD_BEFORE = re.compile(r"([\w°]+)[.!?…]*[»\"”’)\]]*$")
 
 
+@lru_cache(maxsize=65_536)  # called per word, thousands of times an answer, on a small vocabulary
 def fold(text: str) -> str:
     """Lowercase and strip accents: 'Élysée' -> 'elysee'."""
     decomposed = unicodedata.normalize("NFKD", text.lower())

