@@ -101,13 +101,18 @@ def search_indexes(number: int, size: int, hnsw_threshold: int = HNSW_THRESHOLD)
     return statements
 
 
-def connect(url: str, autocommit: bool = True) -> Any:
-    """A psycopg connection with the pgvector types; InputError naming the URL without its password."""
+def connect(url: str, autocommit: bool = True, timeout: float = 0) -> Any:
+    """A psycopg connection with the pgvector types; InputError naming the URL without its password.
+
+    With a timeout (seconds; 0: none), connecting and every query are bounded (index/pg_timeout.py).
+    """
     import psycopg
     from pgvector.psycopg import register_vector
 
+    from index.pg_timeout import bounded_connection
+
     try:
-        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=10)
+        conn = bounded_connection(url, autocommit, timeout)
     except psycopg.Error as exc:
         raise InputError(f"cannot connect to {redact_url(url)}: {clean_error(exc, url)}") from None
     with contextlib.suppress(psycopg.ProgrammingError):
@@ -161,9 +166,10 @@ def db_errors(url: str) -> Iterator[None]:
 class Link:
     """A connection shared by a store and its views: one query at a time, reopened once when lost."""
 
-    def __init__(self, url: str, conn: Any, reconnect: bool = True) -> None:
+    def __init__(self, url: str, conn: Any, reconnect: bool = True, timeout: float = 0) -> None:
         self.url = url
         self.conn = conn
+        self.timeout = timeout  # the bound on each query (index/pg_timeout.py), kept by a new connection
         self.lock = threading.Lock()  # the searcher's threads share the connection
         self._reconnect = reconnect  # never inside a writer's transaction: its work would be lost
 
@@ -171,16 +177,19 @@ class Link:
         """query(connection) under the lock, domain errors out; a dropped connection is reopened once."""
         import psycopg
 
+        from index.pg_timeout import Stalled
+
         with db_errors(self.url), self.lock:
             if self.conn.closed and self._reconnect:
-                self.conn = connect(self.url)
+                self.conn = connect(self.url, timeout=self.timeout)
             try:
                 return query(self.conn)
-            except psycopg.OperationalError:
-                if not (self._reconnect and (self.conn.closed or self.conn.broken)):
+            except psycopg.OperationalError as exc:
+                # A stalled server would stall the new try too: one line now (the next query reconnects).
+                if isinstance(exc, Stalled) or not (self._reconnect and (self.conn.closed or self.conn.broken)):
                     raise
             self.conn.close()
-            self.conn = connect(self.url)  # a server restart or a terminated backend: one new try
+            self.conn = connect(self.url, timeout=self.timeout)  # a server restart or a terminated backend: one new try
             return query(self.conn)
 
 

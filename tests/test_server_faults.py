@@ -26,7 +26,6 @@ import pytest
 import pytest_asyncio
 from click.testing import CliRunner
 from test_discord import _make_bot, _until
-from test_server_generator import TINY_N_CTX, start
 
 from bot.answer.pipeline import Answerer
 from bot.cli.main import cli
@@ -183,14 +182,6 @@ def test_a_stream_that_keeps_breaking_off_is_an_error_after_the_retries():
 
 
 # --- several askers against llama-cpp-python's server with its default settings ---
-
-@pytest.fixture(scope="module")
-def interrupting_server(tiny_gguf, tmp_path_factory):
-    """`python -m llama_cpp.server` as the README starts it: a new request cuts off the one streaming."""
-    server = start(tiny_gguf, tmp_path_factory.mktemp("interrupting") / "server.log", TINY_N_CTX, interrupt=True)
-    yield server
-    server.stop()
-
 
 @pytest.mark.subprocess
 def test_four_simultaneous_asks_against_an_interrupting_server_all_answer(interrupting_server, seeds_settings):
