@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from index.analyzer import Analyzer
 from index.builder import build_index
-from index.lexical import Lexical
-from index.search import EXACT_WEIGHT, Searcher
+from index.search.analyzer import Analyzer
+from index.search.hybrid import EXACT_WEIGHT, Searcher
+from index.stores.lexical import Lexical
 
 ANALYZER = Analyzer("french")
 
