@@ -94,7 +94,7 @@ class IndexReader(IndexView):
             ("store.sqlite", lambda: counts == (chunks, self.manifest.get("articles"))),
             ("vectors.npy", lambda: self.vectors.shape == (chunks, dim) and self.vectors.dtype == np.float32),
             ("dense.faiss", lambda: (self.faiss.ntotal, self.faiss.d) == (chunks, dim)),
-            ("bm25", lambda: self.lexical.size == 0 or self.lexical.retriever.scores.get("num_docs") == chunks),
+            ("bm25", lambda: self.lexical.fits(chunks)),
             ("dense_stats.npz", lambda: tuple(m.shape for m in self.dense_stats) == ((dim,), (dim, dim))),
         ]
         for part, matches in checks:
