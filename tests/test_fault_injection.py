@@ -26,7 +26,7 @@ from fault_proxy import Fault, FaultProxy
 
 from bot.cli.main import cli
 from index.builder import build_index
-from index.pg_schema import connect
+from index.stores.postgres.schema import connect
 
 from conftest import SEEDS
 from test_cli_errors import assert_one_line_error
@@ -36,7 +36,7 @@ pytestmark = pytest.mark.slow
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 LLM_READ_TIMEOUT = 3  # seconds: the model-server stall waits it out
 COMPLETIONS = b"/chat/completions"  # the answer's request: the tokenizer and model probes are not struck
-STORE_TIMEOUT = 2  # seconds: the database stall waits it out (plus pg_timeout.GRACE)
+STORE_TIMEOUT = 2  # seconds: the database stall waits it out (plus index/stores/postgres/timeout.py GRACE)
 
 
 @dataclass(frozen=True)

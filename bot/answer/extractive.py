@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
-from index.analyzer import Analyzer
+from index.search.analyzer import Analyzer
 
 # A further quote must be at least this fraction as likely as the best one to be shown.
 RELATIVE_FLOOR = 0.2

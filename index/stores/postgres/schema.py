@@ -9,7 +9,7 @@ Per generation N (written and published in one transaction, so never seen half-w
     citebot_gN_chunks    id, article_id, start, end, text, text_sha, title, date, terms (BM25 length),
                          embedding vector(dim) (HNSW vector_cosine_ops above HNSW_THRESHOLD chunks),
                          tsv: French full text (unaccent, elisions l'/d'/qu'… removed), GIN-indexed
-    citebot_gN_postings  term, df, ids, tfs: the index/analyzer.py terms' posting lists, packed
+    citebot_gN_postings  term, df, ids, tfs: the index/search/analyzer.py terms' posting lists, packed
                          (BM25 is scored client-side from them: ts_rank_cd is not BM25, see
                          docs/BENCHMARKS.md)
 """
@@ -34,7 +34,7 @@ HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 128
 LOCK_KEY = 0x63697465626F74  # "citebot": the advisory lock of the one writer
 TS_CONFIG = "citebot_fr"
-# French elided articles and pronouns, as index/analyzer.py drops them (PostgreSQL's parser
+# French elided articles and pronouns, as index/search/analyzer.py drops them (PostgreSQL's parser
 # splits l'économie into "l" and "économie" but keeps "jusqu", "lorsqu"…).
 ELISION = r"\m(l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’](?=\w)"
 
@@ -104,12 +104,12 @@ def search_indexes(number: int, size: int, hnsw_threshold: int = HNSW_THRESHOLD)
 def connect(url: str, autocommit: bool = True, timeout: float = 0) -> Any:
     """A psycopg connection with the pgvector types; InputError naming the URL without its password.
 
-    With a timeout (seconds; 0: none), connecting and every query are bounded (index/pg_timeout.py).
+    With a timeout (seconds; 0: none), connecting and every query are bounded (index/stores/postgres/timeout.py).
     """
     import psycopg
     from pgvector.psycopg import register_vector
 
-    from index.pg_timeout import bounded_connection
+    from index.stores.postgres.timeout import bounded_connection
 
     try:
         conn = bounded_connection(url, autocommit, timeout)
@@ -169,7 +169,7 @@ class Link:
     def __init__(self, url: str, conn: Any, reconnect: bool = True, timeout: float = 0) -> None:
         self.url = url
         self.conn = conn
-        self.timeout = timeout  # the bound on each query (index/pg_timeout.py), kept by a new connection
+        self.timeout = timeout  # each query's bound (stores/postgres/timeout.py), kept by a new connection
         self.lock = threading.Lock()  # the searcher's threads share the connection
         self._reconnect = reconnect  # never inside a writer's transaction: its work would be lost
 
@@ -177,7 +177,7 @@ class Link:
         """query(connection) under the lock, domain errors out; a dropped connection is reopened once."""
         import psycopg
 
-        from index.pg_timeout import Stalled
+        from index.stores.postgres.timeout import Stalled
 
         with db_errors(self.url), self.lock:
             if self.conn.closed and self._reconnect:
@@ -189,7 +189,8 @@ class Link:
                 if isinstance(exc, Stalled) or not (self._reconnect and (self.conn.closed or self.conn.broken)):
                     raise
             self.conn.close()
-            self.conn = connect(self.url, timeout=self.timeout)  # a server restart or a terminated backend: one new try
+            # A server restart or a terminated backend: one new try.
+            self.conn = connect(self.url, timeout=self.timeout)
             return query(self.conn)
 
 
