@@ -184,10 +184,14 @@ def test_a_stream_that_keeps_breaking_off_is_an_error_after_the_retries():
 # --- several askers against llama-cpp-python's server with its default settings ---
 
 @pytest.mark.subprocess
-def test_four_simultaneous_asks_against_an_interrupting_server_all_answer(interrupting_server, seeds_settings):
-    questions = [record["question"] for record in load_questions()[:4]]
+@pytest.mark.slow
+@pytest.mark.parametrize("askers", [4, 8])
+def test_simultaneous_asks_against_an_interrupting_server_all_answer(askers, interrupting_server, seeds_settings):
+    questions = [record["question"] for record in load_questions()[:askers]]
+    assert len(questions) == askers
     env = {"CITEBOT_HOME": str(seeds_settings.index.home), "CITEBOT_LLM_URL": interrupting_server.url,
            "CITEBOT_MAX_TOKENS": "120", "HF_HUB_OFFLINE": "1"}
+    cuts_before = _cuts(interrupting_server)
     started = time.monotonic()
     procs = [subprocess.Popen([sys.executable, "-m", "bot", "ask", "--quiet", "--json", q],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT,
@@ -203,6 +207,11 @@ def test_four_simultaneous_asks_against_an_interrupting_server_all_answer(interr
     for proc, (out, err) in zip(procs, outcomes, strict=True):
         assert proc.returncode == 0, err
         assert json.loads(out)["mode"] == "llm"
-    cut = interrupting_server.log_path.read_text(errors="replace").count("Disconnected from client")
-    print(f"4 simultaneous asks answered in {elapsed:.1f} s; streams cut by the server: {cut}")
+    print(f"{askers} simultaneous asks answered in {elapsed:.1f} s; streams cut by the server: "
+          f"{_cuts(interrupting_server) - cuts_before}")
+
+
+def _cuts(server) -> int:
+    """Streams the server has cut off so far (its log says so for each)."""
+    return server.log_path.read_text(errors="replace").count("Disconnected from client")
 
