@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-engines bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-engines bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
 
 install: $(STAMP)
 
@@ -69,6 +69,10 @@ bench-llm-quality: $(STAMP)
 # Concurrent askers, in-process model vs llama-server with 4 slots (builds llama-server once, ~12 min).
 bench-server: $(STAMP)
 	$(BIN)/python -m bot.bench.server
+
+# The fault-injection matrix (tests/test_fault_injection.py) as a table in docs/SCALING.md (about a minute).
+fault-matrix: $(STAMP)
+	$(BIN)/python -m bot.bench.fault_matrix
 
 # Measure the focus gate on PIAF, refit the sentence-support model on PIAF, then the abstention
 # threshold on the dev questions.

@@ -62,7 +62,8 @@ class ModelSettings(Section):
     llm_read_timeout: Float = Field(30.0, gt=0, le=3600)
     # Tries after the first for HTTP 429/5xx and a stream that ended early (llama-cpp-python's
     # server cuts a stream when another request arrives), after a pause of llm_retry_pause
-    # seconds doubled at each try (at most 8 s), with jitter; a refused connection gets one.
+    # seconds doubled at each try (at most 8 s), with jitter; a refused connection gets one, a
+    # stream ended early three times as many (preemption is contention: it passes).
     llm_retries: Int = Field(5, ge=0, le=20)
     llm_retry_pause: Float = Field(0.5, ge=0, le=60)
     # How answers are constrained on the server: a GBNF grammar (llama.cpp's servers), or its JSON

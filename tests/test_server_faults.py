@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.server
 import json
@@ -23,9 +24,8 @@ from collections.abc import Iterator
 
 import discord.ext.test as dpytest
 import pytest
-import pytest_asyncio
 from click.testing import CliRunner
-from test_discord import _make_bot, _until
+from test_discord import _server_answerer, _until
 
 from bot.answer.pipeline import Answerer
 from bot.cli.main import cli
@@ -34,7 +34,7 @@ from index.errors import ModelError
 from index.settings import PROJECT_ROOT
 
 from conftest import load_questions
-from discord_harness import install, mention, say
+from discord_harness import mention, say
 from test_cli_errors import assert_one_line_error
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
@@ -117,22 +117,6 @@ def test_a_stalled_server_ends_the_ask_within_the_read_timeout_with_one_line(sta
     assert result.stdout == ""  # nothing of the cut answer shown
 
 
-@pytest_asyncio.fixture
-async def harness(monkeypatch):
-    recorder = install(monkeypatch)
-    bots = []
-
-    async def make(settings, answerer, **kw):
-        bot = await _make_bot(settings, answerer, **kw)
-        bots.append(bot)
-        return bot
-
-    yield recorder, make
-    for bot in bots:
-        bot.service.stop()
-    await dpytest.empty_queue()
-
-
 async def test_a_stalled_server_gets_an_apology_in_discord(harness, seeds_settings, embedder, caplog):
     recorder, make = harness
     with scripted_server("chunk") as url:
@@ -176,9 +160,13 @@ def test_a_retry_that_does_not_repeat_what_was_shown_is_one_error(retry, why):
         _pieces([(["[1] Kim", " Jong-un"], False), (retry, True)])
 
 
-def test_a_stream_that_keeps_breaking_off_is_an_error_after_the_retries():
-    with pytest.raises(ModelError, match="broke off"):
-        _pieces([(["[1] Kim"], False)] * 5)
+def test_a_stream_that_keeps_breaking_off_is_an_error_after_three_times_the_retries():
+    # Preempted (ended early): contention, given three times llm_retries; then one error, no more requests.
+    with scripted_server("", [(["[1] Kim"], False)] * 10) as url:
+        generator = ServerGenerator(url, model="m", retry_pause=0.001, retries=2)
+        with pytest.raises(ModelError, match="broke off"):
+            list(generator.stream([{"role": "user", "content": "?"}], None, 64))
+        assert len(Scripted.seen) == 1 + 2 * 3
 
 
 # --- several askers against llama-cpp-python's server with its default settings ---
@@ -215,3 +203,37 @@ def _cuts(server) -> int:
     """Streams the server has cut off so far (its log says so for each)."""
     return server.log_path.read_text(errors="replace").count("Disconnected from client")
 
+
+
+@pytest.mark.slow
+async def test_twenty_discord_askers_against_an_interrupting_server_are_each_answered_once(
+        harness, interrupting_server, seeds_settings, embedder):
+    recorder, make = harness
+    answerer = _server_answerer(seeds_settings, interrupting_server.url, embedder)
+    asked, answered, real_ask, lock = [], [], answerer.ask, threading.Lock()
+
+    def ask(question, history=None, on_statement=None):
+        with lock:
+            asked.append(question)
+        answer = real_ask(question, history, on_statement=on_statement)
+        with lock:
+            answered.append(question)
+        return answer
+
+    answerer.ask = ask
+    # Four workers: questions reach the server at once, so it cuts streams off and citebot retries them.
+    bot = await make(seeds_settings, answerer, queue=20, workers=4)
+    members = dpytest.get_config().members
+    questions = [f"{record['question']} ({i})" for i, record in enumerate(load_questions()[:20])]
+    cuts_before, started = _cuts(interrupting_server), time.monotonic()
+    await asyncio.gather(*(say(mention(bot, q), member=members[i % 5]) for i, q in enumerate(questions)))
+    texts = lambda: [s.content or "" for s in recorder.sent + recorder.edits]  # noqa: E731
+    apologies = lambda: [t for t in texts() if "Désolé" in t or "Sorry" in t or "réessayez" in t]  # noqa: E731
+    await _until(lambda: len(answered) == 20 or apologies(), seconds=240)
+    await dpytest.empty_queue()
+    print(f"20 Discord askers answered in {time.monotonic() - started:.1f} s; streams cut by the server: "
+          f"{_cuts(interrupting_server) - cuts_before}")
+    assert not apologies()
+    assert sorted(asked) == sorted(answered) == sorted(questions)  # each asked and answered once, none refused
+    assert len(recorder.threads) == 20
+    assert all(any(s.channel_id == t for s in recorder.sent) for t in recorder.threads)  # each reply in its thread

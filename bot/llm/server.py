@@ -11,7 +11,8 @@ breaks the schema is a fault like the others.
 Faults and what they cost:
 - HTTP 429 and 5xx, a stream that ends early (llama-cpp-python's server ends a running stream
   with [DONE] and no finish reason when another request arrives, its `interrupt_requests`
-  default) or breaks off: up to `retries` more tries, after a pause that doubles each time (at
+  default) or breaks off: up to `retries` more tries (three times as many for a stream ended
+  early: preemption is contention, and passes), after a pause that doubles each time (at
   most MAX_PAUSE), with jitter (several preempted askers must not all come back at once);
 - connection refused: one retry (a server that is down is said at once);
 - a retry after part of the answer was streamed asks the same question again: at temperature 0
@@ -48,6 +49,7 @@ API_KEY_VARIABLE = "CITEBOT_LLM_API_KEY"
 RETRY_PAUSE = 0.5  # seconds before the first retry; doubled for each next one
 MAX_PAUSE = 8.0  # the longest pause between two tries (before jitter)
 RETRIES = 5  # tries after the first for a busy server or a stream cut short: about 15 s of pauses
+PREEMPTED_FACTOR = 3  # a stream ended early ([DONE] without a finish reason) gets this many times RETRIES
 # Seconds without a byte from the server: a 2-core CPU reads a 1,100-token prompt in 10 to 20 s
 # (docs/SCALING.md), and llama-cpp-python's server sends a keep-alive every 15 s while it waits.
 READ_TIMEOUT = 30.0
@@ -58,9 +60,10 @@ CONSTRAINTS = ("auto", "grammar", "json_schema", "json_object")
 class _Retryable(Exception):
     """A fault worth another try; its message is the reason, without the URL."""
 
-    def __init__(self, reason: str, once: bool = False) -> None:
+    def __init__(self, reason: str, once: bool = False, preempted: bool = False) -> None:
         super().__init__(reason)
         self.once = once  # retried once only (a deterministic fault would just repeat)
+        self.preempted = preempted  # cut off for another request: contention, which passes
 
 
 class ServerGenerator(Generator):
@@ -186,9 +189,17 @@ class ServerGenerator(Generator):
                     raise self._changed()
                 return
             except _Retryable as exc:
-                if attempt > (min(1, self.retries) if exc.once else self.retries):
+                if attempt > self._tries(exc):
                     raise self._error(str(exc)) from None
             time.sleep(self._pause(attempt))
+
+    def _tries(self, exc: _Retryable) -> int:
+        """Retries allowed for this fault: one for a deterministic one, more for a preempted stream."""
+        if exc.once:
+            return min(1, self.retries)
+        # Each asker of a busy interrupting server is cut about once per other asker (8 processes:
+        # 34 cuts in all, up to 5 or 6 for one): the plain budget would run out under load.
+        return self.retries * PREEMPTED_FACTOR if exc.preempted else self.retries
 
     def _beyond(self, shown: str, text: str) -> str:
         """What `text` adds to `shown`; ModelError when one is not the start of the other."""
@@ -253,7 +264,7 @@ class ServerGenerator(Generator):
         finally:
             response.close()
         if not finished:  # a preempted stream ([DONE] without a finish reason) or a closed connection
-            raise _Retryable("the answer broke off (the stream ended early)")
+            raise _Retryable("the answer broke off (the stream ended early)", preempted=True)
 
     def _timed_out(self, exc: BaseException) -> str:
         """The reason for a timeout: no connection in time, or a stall."""
