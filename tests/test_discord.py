@@ -614,7 +614,8 @@ async def test_a_server_gone_mid_answer_gets_an_apology_without_a_traceback(harn
     recorder, make = harness
     server, url = breaking
     Counting.content, Counting.breaks = "[1] Kim Jong-un est venu", True  # the first chunk, then the end
-    answerer = _server_answerer(seeds_settings, url, embedder, llm_constraint=constraint, llm_retry_pause=0.01)
+    answerer = _server_answerer(seeds_settings, url, embedder, llm_constraint=constraint, llm_retry_pause=0.01,
+                                llm_retries=1)  # 3 tries for a stream ended early: the pauses stay short
     bot = await make(seeds_settings, answerer)
     await say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"), member=0)
     # The direct answer may be sent first, then edited into the apology.

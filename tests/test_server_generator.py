@@ -603,6 +603,7 @@ def test_a_server_gone_mid_answer_is_one_line_and_exit_2_in_the_cli(counting, se
     Counting.content, Counting.breaks = "[1] Kim Jong-un est venu", True  # the first chunk, then nothing
     monkeypatch.setenv("CITEBOT_LLM_CONSTRAINT", constraint)
     monkeypatch.setenv("CITEBOT_LLM_RETRY_PAUSE", "0.01")  # every retry breaks off the same way
+    monkeypatch.setenv("CITEBOT_LLM_RETRIES", "1")  # 3 tries for a stream ended early: the pauses stay short
     result = invoke("ask", "--home", seeds_settings.index.home, "--llm-url", url, QUESTION, "--json",
                     embedder=embedder)
     assert Counting.seen, "the model was never asked"
