@@ -103,6 +103,18 @@ class Answerer:
                                          self.generator, self.prompts, self.settings.retrieval.max_question_chars)
         hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
         self._sync_scorer()  # the search may have moved to a newer index generation
+        return self._answer_from(question, language, standalone, hits, on_statement)
+
+    def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
+        """Answer from these passages alone, without searching: the reader as a benchmark measures it."""
+        question = check_question(question, self.settings)
+        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
+        self._sync_scorer()
+        return self._answer_from(question, language, question, hits, None)
+
+    def _answer_from(self, question: str, language: str, standalone: str, hits: tuple[Hit, ...],
+                     on_statement: Callable[[Statement, tuple[Citation, ...]], None] | None) -> Answer:
+        """Gate on support, draw the direct answer, then quote or generate, every citation verified."""
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
@@ -144,6 +156,8 @@ class Answerer:
         """The direct answer, then the other best sentences quoted whole (all of them without a direct answer)."""
         used = {id(p.sentence) for p in verifier.direct_pieces}
         rest = [s for s in chosen[:self.settings.answer.max_statements] if id(s) not in used]
+        if verifier.direct_pieces:  # only quotes that carry the answer again, never a filler one
+            rest = extractive.corroborating(rest, verifier.direct_pieces)
         for draft in extractive.draft(rest, language):
             verifier.add(draft)
         return verifier.result()
