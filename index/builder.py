@@ -1,7 +1,7 @@
 """`citebot index`: an incremental, crash-safe update of the index.
 
 The builder plans (which articles are new, changed, unchanged or gone), chunks and embeds what
-changed, and hands every chunk to the store's GenerationWriter (index/storage.py); vectors of
+changed, and hands every chunk to the store's GenerationWriter (index/stores/base.py); vectors of
 unchanged chunk texts are copied from the live generation instead of being embedded again.
 """
 
@@ -14,11 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.analyzer import Analyzer
-from index.chunker import chunk_spans
-from index.embedder import Embedder, open_embedder
-from index.errors import IndexCorruptError, InputError
-from index.loader import (
+from index.articles.chunker import chunk_spans
+from index.articles.loader import (
     DEFAULT_MAX_ARTICLE_BYTES,
     SkipFile,
     content_hash,
@@ -26,11 +23,16 @@ from index.loader import (
     load_article,
     read_article_bytes,
 )
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
+from index.errors import IndexCorruptError, InputError
 from index.manifest import check_compatible, new_manifest
-from index.models import Article, IndexReport, Skipped, display_path
 from index.progress import Progress
+from index.records import Article, IndexReport, Skipped, display_path
+from index.search.analyzer import Analyzer
 from index.settings import SearchSettings
-from index.storage import IndexStore, IndexView, open_store
+from index.stores.base import IndexStore, IndexView
+from index.stores.factory import open_store
 
 
 def index_text(title: str, text: str) -> str:

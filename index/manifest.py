@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from index.analyzer import ANALYZER_VERSION
+from index.embedding.known_models import LEGACY_ENGINE, Prefixes, prefixes_for, resolve_engine, vector_space
 from index.errors import IndexCorruptError, IndexMismatchError
-from index.known_models import LEGACY_ENGINE, Prefixes, prefixes_for, resolve_engine, vector_space
+from index.search.analyzer import ANALYZER_VERSION
 from index.settings import SearchSettings
 
 # Bumped when a generation written by this code cannot be read by older code or the reverse.

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 
 from index.builder import update_index
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
 from index.errors import IndexLockedError, IndexMissingError, LiveGenerationLost
-from index.models import display_path
 from index.progress import Progress
-from index.search import Searcher
+from index.records import display_path
+from index.search.hybrid import Searcher
 from index.settings import SearchSettings
-from index.storage import open_store
+from index.stores.factory import open_store
 
 
 def open_searcher(settings: SearchSettings, progress: Progress | None = None,

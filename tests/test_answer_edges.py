@@ -9,11 +9,11 @@ from bot.answer.evaluate import judge, load_questions
 from bot.answer.language import OTHER, detect_language
 from bot.answer.pipeline import Answerer
 from bot.answer.sources import read_source
-from bot.llm.base import find_model
+from bot.llm.factory import find_model
 from index.builder import build_index
 from index.errors import InputError, ModelError
-from index.models import display_path
-from index.search import Searcher
+from index.records import display_path
+from index.search.hybrid import Searcher
 
 from conftest import SEEDS
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from index import store
+from index.stores.embedded import home as layout
 
 from conftest import SEEDS, run_cli
 from test_cli_errors import assert_one_line_error, invoke
@@ -112,7 +112,7 @@ def test_search_k_comes_from_the_flag_through_the_settings(seeds_settings, embed
 def test_a_second_index_run_while_one_holds_the_lock_exits_with_a_message(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    with store.HomeLock(home):
+    with layout.HomeLock(home):
         proc = run_cli("index", str(SEEDS), "--home", str(home), cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1].startswith("citebot: error: another 'citebot index'"), proc.stderr

@@ -11,7 +11,7 @@ from bot.answer.records import Sentence
 from bot.answer.sources import read_source
 from bot.answer.spans import mentioned, skeleton, typed_spans
 from bot.cli.render import answer_text
-from index.analyzer import Analyzer
+from index.search.analyzer import Analyzer
 
 from conftest import DATA
 

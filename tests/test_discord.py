@@ -510,9 +510,10 @@ async def test_the_reply_shows_the_first_statement_before_the_model_writes_the_s
                         generator=model)
     bot = await make(answerer.settings, answerer)
     asking = asyncio.create_task(say(mention(bot, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")))
-    await _until(lambda: any(FIRST in (s.content or "") for s in recorder.sent))
+    # The reply may open with the direct answer; the first statement is then an edit of it.
+    await _until(lambda: any(FIRST in (s.content or "") for s in [*recorder.sent, *recorder.edits]))
     # The model is held before its second line: what Discord shows came from the first alone.
-    assert not gate.is_set() and not any(SECOND in (s.content or "") for s in recorder.sent)
+    assert not gate.is_set() and not any(SECOND in (s.content or "") for s in [*recorder.sent, *recorder.edits])
     gate.set()
     await asking
     final = recorder.edits[-1]
@@ -529,7 +530,12 @@ async def test_the_slash_command_edits_its_followup_as_statements_arrive(harness
     cog = bot.get_cog("AskCog")
     interaction = FakeInteraction()
     await cog.ask.callback(cog, interaction, "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?")
-    assert FIRST in interaction.followups[0]["content"] and interaction.followups[0]["wait"] is True
+    # The first followup is sent before the second statement exists (it may open with the direct
+    # answer when one is found); later statements arrive as edits of that one message.
+    first = interaction.followups[0]
+    assert first["wait"] is True and first["content"] and SECOND not in first["content"]
+    assert len(interaction.followups) == 1
+    assert any(FIRST in shown["content"] for shown in [first, *interaction.edits[:-1]])
     final = interaction.edits[-1]
     assert FIRST in final["content"] and SECOND in final["content"] and final["embed"].fields
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import e5_convert
-from index.chunker import chunk_spans
-from index.e5_embedder import BundledE5Embedder
-from index.e5_weights import E5File
+from index.articles.chunker import chunk_spans
+from index.articles.loader import load_article
+from index.embedding import e5_convert
+from index.embedding.e5 import BundledE5Embedder
+from index.embedding.e5_weights import E5File
 from index.errors import ModelError
-from index.loader import load_article
 from index.settings import DEFAULT_EMBED_MODEL, PROJECT_ROOT
 
 from conftest import SEEDS
@@ -185,7 +185,7 @@ def test_a_tensor_of_an_unknown_dtype_code_is_refused_not_read_as_q4():
 
 
 def test_the_bundled_model_refuses_other_prefixes():
-    from index.known_models import Prefixes
+    from index.embedding.known_models import Prefixes
 
     with pytest.raises(ModelError, match="prefixes"):
         BundledE5Embedder(prefixes=Prefixes("", ""))

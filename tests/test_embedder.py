@@ -5,13 +5,14 @@ import pytest
 
 from bot.settings import Settings
 from index.builder import build_index
-from index.e5_embedder import BundledE5Embedder
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.e5 import BundledE5Embedder
+from index.embedding.factory import open_embedder
+from index.embedding.known_models import Prefixes
+from index.embedding.sentence import SentenceTransformerEmbedder
 from index.errors import ConfigError, IndexMismatchError
-from index.known_models import Prefixes
 from index.manifest import index_identity
-from index.search import Searcher
-from index.sentence_embedder import SentenceTransformerEmbedder
+from index.search.hybrid import Searcher
 
 TEXTS = ["Par quel moyen de transport Kim Jong-un est-il venu en Russie ?",
          "Le leader nord-coréen est arrivé en Russie par train blindé."]

@@ -19,8 +19,8 @@ import pytest
 
 from bot.settings import Settings
 from index.builder import build_index
-from index.embedder import Embedder
-from index.reader import IndexReader
+from index.embedding.base import Embedder
+from index.stores.embedded.view import IndexReader
 
 from conftest import SEEDS
 from test_cli_errors import invoke

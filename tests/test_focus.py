@@ -3,7 +3,7 @@
 import pytest
 
 from bot.answer.focus import Focus, carries, question_focus
-from index.analyzer import Analyzer
+from index.search.analyzer import Analyzer
 
 ANALYZER = Analyzer("french")
 TRAIN = "Le chef de l'état nord-coréen, Kim Jong-un, est parti dimanche soir de Pyongyang à bord d'un train blindé."

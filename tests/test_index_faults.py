@@ -15,18 +15,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import dense, store
-from index.errors import IndexCorruptError, InputError
-from index.lexical import Lexical
-from index.loader import (
+from index.articles.loader import (
     DEFAULT_MAX_ARTICLE_BYTES,
     SkipFile,
     article_text,
     discover,
     load_article,
 )
+from index.errors import IndexCorruptError, InputError
 from index.manifest import FORMAT_VERSION
-from index.reader import IndexReader, verify_folder
+from index.stores.embedded import dense
+from index.stores.embedded import home as layout
+from index.stores.embedded.view import IndexReader, verify_folder
+from index.stores.lexical import Lexical
 
 # Not imported from conftest: the full-disk test imports this module in a bare subprocess.
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -185,8 +186,8 @@ def _publish_generation(home: Path, chunks: int = 3, dim: int = 8) -> Path:
     home.mkdir(exist_ok=True)
     texts = [f"Dépêche {i} : Kim Jong-un reçu à Vladivostok." for i in range(chunks)]
     vectors = np.random.default_rng(0).standard_normal((chunks, dim)).astype(np.float32)
-    with store.writing(home) as tmp:
-        conn = store.connect(tmp / "store.sqlite", readonly=False)
+    with layout.writing(home) as tmp:
+        conn = layout.connect(tmp / "store.sqlite", readonly=False)
         if chunks:
             body = "\n".join(texts)
             conn.execute("INSERT INTO articles VALUES (0, '/corpus/a.txt', 'txt', 'utf-8', 'x', 'Titre', NULL, "
@@ -200,9 +201,9 @@ def _publish_generation(home: Path, chunks: int = 3, dim: int = 8) -> Path:
         np.savez(tmp / "dense_stats.npz", mean=mean, cov=cov)
         dense.save_faiss(dense.build_faiss(vectors), tmp / "dense.faiss")
         Lexical.build([t.lower().split() for t in texts]).save(tmp / "bm25")
-        store.write_manifest(tmp, {"format": FORMAT_VERSION, "dim": dim, "articles": int(chunks > 0),
+        layout.write_manifest(tmp, {"format": FORMAT_VERSION, "dim": dim, "articles": int(chunks > 0),
                                    "chunks": chunks})
-        return store.publish(home, tmp)
+        return layout.publish(home, tmp)
 
 
 def _truncate(path: Path) -> None:
@@ -265,23 +266,23 @@ def test_open_for_update_reports_what_is_broken_so_the_builder_can_rebuild(tmp_p
 def test_a_pointer_holding_invalid_bytes_is_reported_and_repaired_by_a_rebuild(tmp_path):
     home = tmp_path / "home"
     _publish_generation(home)
-    (home / store.POINTER).write_bytes(b"\xff\xfe")
+    (home / layout.POINTER).write_bytes(b"\xff\xfe")
     with pytest.raises(IndexCorruptError, match="--rebuild") as caught:
-        store.current_generation(home)
+        layout.current_generation(home)
     assert "\n" not in str(caught.value)
     with pytest.raises(IndexCorruptError):
         IndexReader.open_current(home)
-    assert store.current_generation(home, strict=False) is None
-    store.prune(home, strict=False)  # what `citebot index --rebuild` does before writing
+    assert layout.current_generation(home, strict=False) is None
+    layout.prune(home, strict=False)  # what `citebot index --rebuild` does before writing
     fresh = _publish_generation(home)
-    assert store.current_generation(home) == fresh
+    assert layout.current_generation(home) == fresh
     IndexReader.open_current(home).verify()
 
 
 def test_prune_deletes_only_folders_it_wrote(tmp_path):
     home = tmp_path / "home"
     mine = [_publish_generation(home) for _ in range(3)]
-    leftover = store.new_generation_dir(home)  # a writer killed mid-way
+    leftover = layout.new_generation_dir(home)  # a writer killed mid-way
     (leftover / "store.sqlite").write_bytes(b"")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -291,13 +292,13 @@ def test_prune_deletes_only_folders_it_wrote(tmp_path):
         (home / name).parent.mkdir(exist_ok=True)
         (home / name).write_bytes(data)
     os.symlink(elsewhere, home / "gen-000010")
-    store.prune(home)
+    layout.prune(home)
     assert all((home / name).exists() for name in theirs)
     assert elsewhere.is_dir() and (home / "gen-000010").is_symlink()
     assert not leftover.exists()
     assert [g.exists() for g in mine] == [True, True, True]  # mine[0] holds a file of the user's
     (home / f"{mine[0].name}/manifest.json.bak").unlink()
-    store.prune(home)
+    layout.prune(home)
     assert [g.exists() for g in mine] == [False, True, True]
 
 
@@ -311,53 +312,53 @@ def test_prune_deletes_only_folders_it_wrote(tmp_path):
 def test_a_write_failing_on_the_disk_is_an_input_error_that_keeps_the_live_generation(tmp_path, code, message):
     home = tmp_path / "home"
     live = _publish_generation(home)
-    with pytest.raises(InputError) as caught, store.writing(home) as tmp:
+    with pytest.raises(InputError) as caught, layout.writing(home) as tmp:
         (tmp / "store.sqlite").write_bytes(b"partial")
         raise OSError(code, os.strerror(code))
     assert str(caught.value) == message.format(home=home)
-    assert store.current_generation(home) == live
+    assert layout.current_generation(home) == live
     assert not list(home.glob("tmp-*"))
 
 
 def test_a_real_enospc_from_the_kernel_is_an_input_error(tmp_path):
     home = tmp_path / "home"
     live = _publish_generation(home)
-    with pytest.raises(InputError, match="^no space left on device"), store.writing(home) as tmp:
+    with pytest.raises(InputError, match="^no space left on device"), layout.writing(home) as tmp:
         os.symlink("/dev/full", tmp / "manifest.json")  # every write to /dev/full fails with ENOSPC
-        store.write_manifest(tmp, {"format": FORMAT_VERSION})
-    assert store.current_generation(home) == live
+        layout.write_manifest(tmp, {"format": FORMAT_VERSION})
+    assert layout.current_generation(home) == live
     assert not list(home.glob("tmp-*"))
 
 
 def test_a_full_disk_when_the_pointer_is_written_publishes_nothing(tmp_path):
     home = tmp_path / "home"
     live = _publish_generation(home)
-    os.symlink("/dev/full", home / f"{store.POINTER}.tmp")
-    with pytest.raises(InputError, match="^no space left on device"), store.writing(home) as tmp:
+    os.symlink("/dev/full", home / f"{layout.POINTER}.tmp")
+    with pytest.raises(InputError, match="^no space left on device"), layout.writing(home) as tmp:
         shutil.copytree(live, tmp, dirs_exist_ok=True)
-        store.publish(home, tmp)
-    assert store.current_generation(home) == live
+        layout.publish(home, tmp)
+    assert layout.current_generation(home) == live
     assert sorted(p.name for p in home.glob("*-*")) == [live.name]
 
 
 def test_a_generation_written_short_without_an_error_is_caught_before_it_is_published(tmp_path):
     home = tmp_path / "home"
     live = _publish_generation(home)
-    with pytest.raises(IndexCorruptError, match=r"\(dense\.faiss cannot be read\)"), store.writing(home) as tmp:
+    with pytest.raises(IndexCorruptError, match=r"\(dense\.faiss cannot be read\)"), layout.writing(home) as tmp:
         shutil.copytree(live, tmp, dirs_exist_ok=True)
         _truncate(tmp / "dense.faiss")  # as FAISS leaves it when the disk fills at close
         verify_folder(tmp)
-        store.publish(home, tmp)
-    assert store.current_generation(home) == live
+        layout.publish(home, tmp)
+    assert layout.current_generation(home) == live
     assert not list(home.glob("tmp-*"))
 
 
 def test_other_failures_while_writing_propagate_and_remove_the_temp_folder(tmp_path):
     home = tmp_path / "home"
     live = _publish_generation(home)
-    with pytest.raises(OSError, match="power cut"), store.writing(home):
+    with pytest.raises(OSError, match="power cut"), layout.writing(home):
         raise OSError("simulated power cut")
-    assert store.current_generation(home) == live
+    assert layout.current_generation(home) == live
     assert not list(home.glob("tmp-*"))
 
 
@@ -382,15 +383,15 @@ from pathlib import Path
 import numpy as np
 sys.path.insert(0, "tests")
 from test_index_faults import _publish_generation
-from index import store
+from index.stores.embedded import home as layout
 from index.errors import InputError
 home = Path(sys.argv[1]) / "home"
 live = _publish_generation(home)
 try:
-    with store.writing(home) as tmp:
+    with layout.writing(home) as tmp:
         np.save(tmp / "vectors.npy", np.zeros((1_000_000, 8), np.float32))  # 32 MB on a 2 MB disk
 except InputError as exc:
-    assert store.current_generation(home) == live and not list(home.glob("tmp-*"))
+    assert layout.current_generation(home) == live and not list(home.glob("tmp-*"))
     print("ERROR:", exc)
 """
 
@@ -409,10 +410,10 @@ def test_a_full_file_system_is_an_input_error_even_when_numpy_drops_the_errno(tm
 _READ_ONLY_CHILD = """
 import sys
 from pathlib import Path
-from index import store
+from index.stores.embedded import home as layout
 from index.errors import InputError
 try:
-    store.check_home(Path(sys.argv[1]) / "home", create=True)
+    layout.check_home(Path(sys.argv[1]) / "home", create=True)
 except InputError as exc:
     print("ERROR:", exc)
 """

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from index import store
 from index.builder import build_index
 from index.errors import IndexCorruptError, IndexLockedError, IndexMismatchError
-from index.reader import IndexReader
-from index.search import Searcher
+from index.search.hybrid import Searcher
+from index.stores.embedded import home as layout
+from index.stores.embedded.view import IndexReader
 
 from conftest import SEEDS
 
@@ -31,10 +31,10 @@ def test_first_build_embeds_every_chunk_and_records_the_manifest(settings, corpu
 
 def test_reindexing_an_unchanged_corpus_embeds_nothing_and_keeps_the_generation(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    before = store.current_generation(settings.index.home)
+    before = layout.current_generation(settings.index.home)
     report = _build(settings, corpus, embedder)
     assert (report.embedded_chunks, report.unchanged, report.added, report.updated) == (0, 3, 0, 0)
-    assert store.current_generation(settings.index.home) == before
+    assert layout.current_generation(settings.index.home) == before
 
 
 def test_a_changed_article_reembeds_only_its_own_changed_chunks(settings, corpus, embedder):
@@ -92,7 +92,7 @@ def test_an_index_built_with_another_embedding_model_is_refused(settings, corpus
 
 def test_a_second_concurrent_indexer_is_refused_with_a_clear_message(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    with store.HomeLock(Path(settings.index.home)), pytest.raises(IndexLockedError, match="another 'citebot index'"):
+    with layout.HomeLock(Path(settings.index.home)), pytest.raises(IndexLockedError, match="another 'citebot index'"):
         _build(settings, corpus, embedder, rebuild=True)
     assert _build(settings, corpus, embedder).unchanged == 3
 
@@ -119,7 +119,7 @@ def test_a_crash_before_the_pointer_swap_keeps_the_previous_index(settings, corp
 
 def test_a_damaged_pointer_is_reported_and_repaired_by_rebuild(settings, corpus, embedder):
     _build(settings, corpus, embedder)
-    (Path(settings.index.home) / store.POINTER).write_text("gen-999999", encoding="utf-8")
+    (Path(settings.index.home) / layout.POINTER).write_text("gen-999999", encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="--rebuild"):
         _build(settings, corpus, embedder)
     report = _build(settings, corpus, embedder, rebuild=True)
@@ -163,7 +163,7 @@ def test_an_open_searcher_follows_a_reindex_even_after_its_generation_is_pruned(
 
 def test_a_new_loader_version_rereads_articles_but_reuses_unchanged_chunk_vectors(settings, corpus, embedder,
                                                                                   monkeypatch):
-    from index import loader
+    from index.articles import loader
 
     _build(settings, corpus, embedder)
     monkeypatch.setattr(loader, "LOADER_VERSION", b"citebot-loader-test\n")
@@ -174,7 +174,7 @@ def test_a_new_loader_version_rereads_articles_but_reuses_unchanged_chunk_vector
 def test_plain_index_rebuilds_a_damaged_live_generation(settings, corpus, embedder):
     _build(settings, corpus, embedder)
     home = Path(settings.index.home)
-    faiss_file = store.current_generation(home) / "dense.faiss"
+    faiss_file = layout.current_generation(home) / "dense.faiss"
     faiss_file.write_bytes(faiss_file.read_bytes()[:100])  # as a disk error would leave it
     report = _build(settings, corpus, embedder)
     assert report.warnings == (f"the index in {home} was damaged (dense.faiss cannot be read); "

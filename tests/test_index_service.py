@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
-from index import store
 from index.builder import build_index
 from index.errors import IndexCorruptError, InputError, LiveGenerationLost
-from index.reader import IndexReader
 from index.service import open_searcher
+from index.stores.embedded import home as layout
+from index.stores.embedded.view import IndexReader
 
 from test_cli_errors import assert_one_line_error, invoke
 
@@ -41,7 +41,7 @@ def test_searchers_opened_together_on_a_new_home_wait_for_one_build(tmp_path, co
             failed.append(exc)
 
     threads = [threading.Thread(target=first_search) for _ in range(4)]
-    with store.HomeLock(home):  # a `citebot index` runs: all four wait, then start together
+    with layout.HomeLock(home):  # a `citebot index` runs: all four wait, then start together
         for thread in threads:
             thread.start()
         time.sleep(1)
@@ -56,7 +56,7 @@ def test_an_indexer_started_when_a_first_search_lets_go_of_the_lock_does_not_fai
         tmp_path, corpus, embedder, monkeypatch):
     settings = Settings().replace(home=tmp_path / "home", corpus=[str(corpus)])
     home = Path(settings.index.home)
-    real_enter, real_exit = store.HomeLock.__enter__, store.HomeLock.__exit__
+    real_enter, real_exit = layout.HomeLock.__enter__, layout.HomeLock.__exit__
     entered, second = threading.Event(), []
 
     def enter(self):
@@ -73,8 +73,8 @@ def test_an_indexer_started_when_a_first_search_lets_go_of_the_lock_does_not_fai
             second[0].start()
             entered.wait(30)
 
-    monkeypatch.setattr(store.HomeLock, "__enter__", enter)
-    monkeypatch.setattr(store.HomeLock, "__exit__", exit_then_start_another_indexer)
+    monkeypatch.setattr(layout.HomeLock, "__enter__", enter)
+    monkeypatch.setattr(layout.HomeLock, "__exit__", exit_then_start_another_indexer)
     searcher = open_searcher(settings, embedder=embedder)
     second[0].join(120)
     assert searcher.reader.article_hashes().keys() == _paths(corpus)
@@ -88,11 +88,11 @@ def test_a_search_after_current_was_deleted_asks_for_citebot_index_instead_of_in
                                                                                               embedder):
     build_index(settings, [corpus], embedder=embedder)
     home = Path(settings.index.home)
-    (home / store.POINTER).unlink()
+    (home / layout.POINTER).unlink()
     message = f"the index in {home} has lost its CURRENT file; run: citebot index to recover it"
     with pytest.raises(LiveGenerationLost, match=f"^{re.escape(message)}$"):
         open_searcher(settings, embedder=embedder)
-    assert _generations(home) == ["gen-000001"] and not (home / store.POINTER).exists()
+    assert _generations(home) == ["gen-000001"] and not (home / layout.POINTER).exists()
     assert_one_line_error(invoke("search", "Kim ?", "--home", home, embedder=embedder), "run: citebot index")
 
 
@@ -102,12 +102,12 @@ def test_plain_index_after_current_was_deleted_recovers_and_updates_incrementall
                                         encoding="utf-8")
     build_index(settings, [corpus], embedder=embedder)
     home = Path(settings.index.home)
-    (home / store.POINTER).unlink()
+    (home / layout.POINTER).unlink()
     report = build_index(settings, [corpus], embedder=embedder)
     assert report.warnings == (f"the index in {home} had lost its CURRENT file: recovered gen-000002, "
                                "its newest complete generation",)
     assert (report.unchanged, report.embedded_chunks) == (4, 0)
-    assert store.current_generation(home).name == "gen-000002"
+    assert layout.current_generation(home).name == "gen-000002"
     assert open_searcher(settings, embedder=embedder).reader.article_hashes().keys() == _paths(corpus)
 
 
@@ -117,7 +117,7 @@ def test_a_damaged_newest_generation_is_passed_over_when_current_is_recovered(se
     build_index(settings, [corpus], embedder=embedder)
     home = Path(settings.index.home)
     (home / "gen-000002" / "vectors.npy").unlink()
-    (home / store.POINTER).unlink()
+    (home / layout.POINTER).unlink()
     report = build_index(settings, [corpus], embedder=embedder)
     assert report.warnings[0].endswith("recovered gen-000001, its newest complete generation")
     assert (report.added, report.unchanged) == (1, 3)
@@ -130,14 +130,14 @@ def test_without_current_and_without_a_complete_generation_nothing_is_replaced(s
     build_index(settings, [corpus], embedder=embedder)
     home = Path(settings.index.home)
     (home / "gen-000001" / "dense.faiss").write_bytes(b"\0" * 64)
-    (home / store.POINTER).unlink()
+    (home / layout.POINTER).unlink()
     with pytest.raises(LiveGenerationLost):
         open_searcher(settings, embedder=embedder)
     message = (f"the index in {home} has lost its CURRENT file and holds no complete generation; "
                "run: citebot index --rebuild")
     with pytest.raises(IndexCorruptError, match=f"^{re.escape(message)}$"):
         build_index(settings, [corpus], embedder=embedder)
-    assert _generations(home) == ["gen-000001"] and not (home / store.POINTER).exists()
+    assert _generations(home) == ["gen-000001"] and not (home / layout.POINTER).exists()
     assert build_index(settings, [corpus], embedder=embedder, rebuild=True).articles == 3
 
 
@@ -153,7 +153,7 @@ def test_a_first_index_published_without_current_by_a_killed_writer_is_recovered
         build_index(settings, [corpus], embedder=embedder)
     monkeypatch.undo()
     home = Path(settings.index.home)
-    assert _generations(home) == ["gen-000001"] and not (home / store.POINTER).exists()
+    assert _generations(home) == ["gen-000001"] and not (home / layout.POINTER).exists()
     report = build_index(settings, [corpus], embedder=embedder)
     assert (report.unchanged, report.embedded_chunks) == (3, 0)
 
@@ -165,7 +165,7 @@ def test_indexing_a_folder_without_articles_is_refused_and_the_index_kept(settin
                                                                           rebuild):
     build_index(settings, [corpus], embedder=embedder)
     home = Path(settings.index.home)
-    live = store.current_generation(home)
+    live = layout.current_generation(home)
     empty = tmp_path / "vide"
     empty.mkdir()
     (empty / "photo.png").write_bytes(b"\x89PNG\r\n")
@@ -173,7 +173,7 @@ def test_indexing_a_folder_without_articles_is_refused_and_the_index_kept(settin
     message = f"no articles found in {empty}; the index is unchanged"
     with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
         build_index(settings, [empty], embedder=embedder, rebuild=rebuild)
-    assert store.current_generation(home) == live and _generations(home) == [live.name]
+    assert layout.current_generation(home) == live and _generations(home) == [live.name]
     assert IndexReader.open_current(home).article_hashes().keys() == _paths(corpus)
 
 

@@ -9,7 +9,7 @@ from bot.answer.injection import is_instruction
 from bot.answer.pipeline import Answerer
 from bot.settings import Settings
 from index.builder import build_index
-from index.search import Searcher
+from index.search.hybrid import Searcher
 
 from conftest import SEEDS, ScriptedGenerator
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from index.analyzer import Analyzer
 from index.builder import build_index
-from index.lexical import Lexical
-from index.search import EXACT_WEIGHT, Searcher
+from index.search.analyzer import Analyzer
+from index.search.hybrid import EXACT_WEIGHT, Searcher
+from index.stores.lexical import Lexical
 
 ANALYZER = Analyzer("french")
 
@@ -36,3 +36,32 @@ def test_the_questions_exact_word_forms_count_half_in_lexical_scores(settings, c
     expected = stems + EXACT_WEIGHT * exact
     assert EXACT_WEIGHT == 0.5 and exact.max() > 0
     assert np.allclose(searcher._lexical(question), (expected - expected.mean()) / expected.std(), atol=1e-5)
+
+
+def test_the_numpy_reader_scores_every_query_as_bm25s_does(tmp_path):
+    import random
+
+    import bm25s
+
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(200)]
+    documents = [[rng.choice(words) for _ in range(rng.randint(1, 40))] for _ in range(300)]
+    Lexical.build(documents).save(tmp_path)
+    ours, theirs = Lexical.load(tmp_path, len(documents)), bm25s.BM25.load(str(tmp_path), mmap=True)
+    for _ in range(100):
+        query = [rng.choice([*words, "unknown"]) for _ in range(rng.randint(1, 6))]
+        known = [t for t in query if t in theirs.vocab_dict]
+        expected = theirs.get_scores(known) if known else np.zeros(len(documents))
+        assert np.allclose(ours.scores(query), expected, atol=1e-6)
+        assert ours.document_frequency(query) == {t: sum(t in d for d in documents) for t in query}
+
+
+def test_a_search_never_imports_bm25s_or_scipy(tmp_path):
+    import subprocess
+    import sys
+
+    Lexical.build([["a", "b"], ["b", "c"]]).save(tmp_path)
+    code = (f"import sys; from index.stores.lexical import Lexical; lex = Lexical.load({str(tmp_path)!r}, 2); "
+            "print(lex.scores(['b']).tolist(), 'bm25s' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("]")[1].split() == ["False", "False"]

@@ -7,7 +7,7 @@ import pytest
 
 from bot.answer.grammar import answer_grammar
 from bot.answer.pipeline import Answerer
-from bot.llm.base import LlamaGenerator, find_model
+from bot.llm.factory import LlamaGenerator, find_model
 from index.errors import ModelError
 
 QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"

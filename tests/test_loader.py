@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from index.chunker import chunk_spans
+from index.articles.chunker import chunk_spans
+from index.articles.loader import SkipFile, discover, load_article
 from index.errors import InputError
-from index.loader import SkipFile, discover, load_article
 
 from conftest import SEEDS
 

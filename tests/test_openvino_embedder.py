@@ -7,11 +7,11 @@ import pytest
 from test_e5 import SAMPLES, seed_passages
 
 from bot.settings import Settings
-from index import openvino_convert
-from index.e5_convert import ensure_converted
+from index.embedding import openvino_convert
+from index.embedding.e5_convert import ensure_converted
+from index.embedding.openvino import OpenVinoEmbedder
 from index.errors import ConfigError, IndexMismatchError, ModelError
 from index.manifest import check_compatible, new_manifest
-from index.openvino_embedder import OpenVinoEmbedder
 
 
 def test_the_default_engine_is_openvino_with_the_vectors_of_sentence_transformers(embedder):

@@ -19,10 +19,10 @@ from bot.bench.pg_server import ServerUnavailable, start
 from bot.settings import Settings
 from index.builder import build_index, update_index
 from index.errors import IndexCorruptError, IndexLockedError, InputError
-from index.pg_schema import connect
-from index.pg_store import PgStore
-from index.search import Searcher
-from index.storage import open_store
+from index.search.hybrid import Searcher
+from index.stores.factory import open_store
+from index.stores.postgres.schema import connect
+from index.stores.postgres.store import PgStore
 
 from conftest import SEEDS, run_cli
 from test_cli_errors import assert_one_line_error, invoke

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from index.analyzer import Analyzer
 from index.errors import InputError
-from index.search import Searcher
+from index.search.analyzer import Analyzer
+from index.search.hybrid import Searcher
 
 from conftest import load_questions
 

@@ -1,5 +1,5 @@
 """The store interface is all that search, the answerer and the builder use: an in-memory store
-written against index/storage.py alone is built, searched and answered from like the embedded one."""
+written against index/stores/base.py alone is built, searched and answered from like the embedded one."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from index.builder import build_index, update_index
-from index.lexical import Lexical
-from index.models import Article, Chunk
-from index.search import Searcher
-from index.storage import GenerationWriter, IndexStore, IndexView
+from index.records import Article, Chunk
+from index.search.hybrid import Searcher
+from index.stores.base import GenerationWriter, IndexStore, IndexView
+from index.stores.lexical import Lexical
 
 
 class MemoryView(IndexView):

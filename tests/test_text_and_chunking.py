@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from index.chunker import chunk_spans
-from index.loader import load_article
-from index.text import fold, normalize_for_match, sentence_spans
+from index.articles.chunker import chunk_spans
+from index.articles.loader import load_article
+from index.articles.text import fold, normalize_for_match, sentence_spans
 
 from conftest import SEEDS
 

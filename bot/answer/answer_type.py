@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.text import fold
+from index.articles.text import fold
 
 MONTHS = (r"janvier|fevrier|mars|avril|mai|juin|juillet|aout|septembre|octobre|novembre|decembre|"
            r"january|february|march|april|may|june|july|august|september|october|november|december")

@@ -10,7 +10,7 @@ from bot.answer.grammar import question_grammar
 from bot.answer.language import NAMES
 from bot.answer.prompting import Prompts, history_block
 from bot.llm.base import Generator, parse_json
-from index.analyzer import Analyzer
+from index.search.analyzer import Analyzer
 
 # A question that opens on a connective continues the conversation ("Et en 2024 ?").
 _CONTINUATION = re.compile(r"^\W*(et|puis|alors|ensuite|and|then|also)\b", re.I)

@@ -25,8 +25,8 @@ from bot.answer.answer_type import ANSWER_PATTERNS, QuestionShape, analyse
 from bot.answer.heads import beside_head, head_positions, head_words
 from bot.answer.records import Sentence
 from bot.answer.spans import fold_same_length, mentioned, places, skeleton, typed_spans
-from index.analyzer import Analyzer
-from index.text import fold
+from index.articles.text import fold
+from index.search.analyzer import Analyzer
 
 CLAUSE_WORDS = 22      # a clause answer keeps at most this many words
 CLAUSE_MATCHES = 2     # distinct question words a sentence needs before a clause is cut from it

@@ -25,12 +25,12 @@ from pathlib import Path
 
 from bot.answer.grounding import ground
 from bot.answer.sources import read_source
-from index.analyzer import Analyzer
+from index.articles.loader import SkipFile
+from index.articles.text import fold, normalize_for_match
 from index.errors import InputError
-from index.loader import SkipFile
 from index.progress import Progress
-from index.question import admit_question
-from index.text import fold, normalize_for_match
+from index.search.analyzer import Analyzer
+from index.search.question import admit_question
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class EvalQuestion:
 def load_questions(path: Path, max_question_chars: int = sys.maxsize) -> list[EvalQuestion]:
     """Parse a question file; any malformed line is an InputError naming the line.
 
-    Every question must pass the admission rule `citebot ask` applies (index.question), so a
+    Every question must pass the admission rule `citebot ask` applies (index.search.question), so a
     bad one refuses the file before any question is asked rather than stopping the run midway.
     """
     try:

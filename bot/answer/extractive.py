@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
-from index.analyzer import Analyzer
-from index.text import fold
+from index.articles.text import fold
+from index.search.analyzer import Analyzer
 
 # A further quote must be at least this fraction as likely as the best one to be shown.
 RELATIVE_FLOOR = 0.2

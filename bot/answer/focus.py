@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 
 from bot.answer.answer_type import ANSWER_PATTERNS, MONTHS, NUMBER_WORDS, novel_match, unmentioned
-from index.analyzer import Analyzer
-from index.text import fold
+from index.articles.text import fold
+from index.search.analyzer import Analyzer
 
 _COLOURS = (r"rouges?|bleue?s?|verte?s?|jaunes?|noire?s?|blanche?s?|grise?s?|roses?|violette?s?|oranges?|"
             r"marron|brune?s?|beiges?|doree?s?|argentee?s?|kaki|red|blue|green|yellow|black|white|gr[ae]y|"

@@ -14,7 +14,7 @@ from bot.answer.prompting import Prompts, passages_block
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
 from bot.llm.base import Generator
 from bot.settings import Settings
-from index.models import Hit
+from index.records import Hit
 
 # "[3][7] statement text": the ids that open a line are the sentences it cites. The model names
 # its evidence first, then writes what it says (a small model then tends to stay close to it).

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 
 from bot.answer.answer_type import MONTHS, NUMBER_WORDS
-from index.analyzer import Analyzer
-from index.text import fold
+from index.articles.text import fold
+from index.search.analyzer import Analyzer
 
 COVERAGE = 0.6
 MIN_CONTENT_WORDS = 2

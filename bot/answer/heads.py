@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from bot.answer.spans import names, skeleton
-from index.text import fold
+from index.articles.text import fold
 
 HEAD_WORDS = 3     # words after the interrogative that may describe the answer
 HEAD_WINDOW = 30   # characters between a head noun and a name for them to go together

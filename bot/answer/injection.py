@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.text import fold
+from index.articles.text import fold
 
 # Sentences that address the reader's AI rather than report news: never shown to a model,
 # never quoted (prompt-injection defence; matched on folded text). News prose reports in the third

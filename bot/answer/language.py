@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from index.text import fold
+from index.articles.text import fold
 
 _WORD = re.compile(r"[a-zà-ÿ']+")
 # A language citebot has no fixed sentences for: they are said in English, the lingua franca,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from index.text import fold
+from index.articles.text import fold
 
 
 def _pairs(french: str, english: str) -> dict[str, str]:

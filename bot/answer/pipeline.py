@@ -19,12 +19,13 @@ from bot.answer.records import Answer, Citation, Statement
 from bot.answer.sources import SourceFiles
 from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
 from bot.answer.verify import Verified, Verifier
-from bot.llm.base import Generator, LlamaGenerator, find_model
+from bot.llm.base import Generator
+from bot.llm.factory import LlamaGenerator, find_model
 from bot.settings import Settings
-from index.embedder import Embedder
-from index.models import Hit
+from index.embedding.base import Embedder
 from index.progress import Progress
-from index.search import Searcher, check_question
+from index.records import Hit
+from index.search.hybrid import Searcher, check_question
 from index.service import open_searcher
 
 

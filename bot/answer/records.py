@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.answer.language import message
-from index.models import Hit, display_path
+from index.records import Hit, display_path
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.loader import DEFAULT_MAX_ARTICLE_BYTES, KINDS, SkipFile, article_text, content_hash, read_article_bytes
-from index.models import Article, display_path
+from index.articles.loader import (
+    DEFAULT_MAX_ARTICLE_BYTES,
+    KINDS,
+    SkipFile,
+    article_text,
+    content_hash,
+    read_article_bytes,
+)
+from index.records import Article, display_path
 
 
 def read_source(path: str | Path, encoding: str, raw: bytes | None = None,
@@ -24,8 +31,8 @@ def read_source(path: str | Path, encoding: str, raw: bytes | None = None,
 
     where `encoding` is the one the index recorded for the article (Article.encoding, and the
     "encoding" of each citation in `citebot ask --json`): the file's bytes are decoded with it and
-    "\\r\\n" and "\\r" read as "\\n" (universal newlines, as index.loader does); for an HTML file
-    the offsets index the text index.loader.article_text extracts from that. For a .txt or .md
+    "\\r\\n" and "\\r" read as "\\n" (universal newlines, as index.articles.loader does); for an HTML file
+    the offsets index the text index.articles.loader.article_text extracts from that. For a .txt or .md
     file this is what Python's open() gives:
 
         open(source, encoding=encoding).read()[start:end] == quote

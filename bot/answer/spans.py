@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from bot.answer.answer_type import MONTHS, NUMBER_WORDS
-from index.text import fold
+from index.articles.text import fold
 
 _WEEKDAYS = (r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|"
              r"monday|tuesday|wednesday|thursday|friday|saturday|sunday")

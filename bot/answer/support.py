@@ -31,9 +31,9 @@ from bot.answer.focus import Focus, carries, question_focus
 from bot.answer.injection import is_instruction
 from bot.answer.language import detect_language
 from bot.answer.records import Sentence
-from index.analyzer import Analyzer
-from index.models import Hit
-from index.text import fold, sentence_spans
+from index.articles.text import fold, sentence_spans
+from index.records import Hit
+from index.search.analyzer import Analyzer
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 _DIGITS = re.compile(r"\d+")

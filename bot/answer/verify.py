@@ -19,9 +19,9 @@ from bot.answer.grounding import ground
 from bot.answer.phrasing import phrase, translate
 from bot.answer.records import AnswerPart, Citation, DirectAnswer, DraftCitation, DraftStatement, Statement
 from bot.answer.sources import SourceFiles
-from index.analyzer import Analyzer
-from index.models import Hit
-from index.text import normalize_for_match
+from index.articles.text import normalize_for_match
+from index.records import Hit
+from index.search.analyzer import Analyzer
 
 MIN_QUOTE_CHARS = 12
 _STRIP = " \t\n\"'«»“”‘’…."

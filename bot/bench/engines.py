@@ -24,9 +24,9 @@ from bot.bench.doc import machine, write_section
 from bot.bench.piaf import load_piaf, write_corpus
 from bot.bench.speed import chunk_texts
 from bot.settings import Settings
-from index.e5_embedder import BundledE5Embedder
-from index.embedder import Embedder
-from index.known_models import OPENVINO, SENTENCE_TRANSFORMERS
+from index.embedding.base import Embedder
+from index.embedding.e5 import BundledE5Embedder
+from index.embedding.known_models import OPENVINO, SENTENCE_TRANSFORMERS
 from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

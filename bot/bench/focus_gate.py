@@ -18,8 +18,8 @@ from pathlib import Path
 from bot.answer.focus import carries, question_focus
 from bot.bench.doc import write_section
 from bot.bench.piaf import load_piaf
-from index.analyzer import Analyzer
-from index.text import fold, normalize_for_match, sentence_spans
+from index.articles.text import fold, normalize_for_match, sentence_spans
+from index.search.analyzer import Analyzer
 
 
 def _norm(text: str) -> str:

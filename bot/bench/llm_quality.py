@@ -21,10 +21,10 @@ from bot.answer.pipeline import Answerer
 from bot.bench.doc import machine, write_section
 from bot.bench.llm_speed import Recording, measure
 from bot.bench.piaf import context_file, load_piaf, write_corpus
-from bot.llm.base import LlamaGenerator
+from bot.llm.factory import LlamaGenerator
 from bot.settings import Settings
 from index.builder import build_index
-from index.search import Searcher
+from index.search.hybrid import Searcher
 from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -35,9 +35,9 @@ from bot.bench.squad import contains, exact_match, token_f1
 from bot.settings import Settings
 from index.builder import build_index
 from index.errors import IndexMismatchError
-from index.models import Hit
+from index.records import Hit
 from index.progress import Progress
-from index.search import Searcher, fuse
+from index.search.hybrid import Searcher, fuse
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

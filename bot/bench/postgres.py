@@ -32,9 +32,9 @@ from bot.bench.scale import folder_bytes, time_searches
 from bot.bench.scale_data import HashEmbedder, chunk_count, write_filler
 from bot.settings import Settings
 from index.builder import build_index
-from index.pg_schema import HNSW_EF_SEARCH, HNSW_M, HNSW_THRESHOLD
 from index.progress import Progress
-from index.search import Searcher
+from index.search.hybrid import Searcher
+from index.stores.postgres.schema import HNSW_EF_SEARCH, HNSW_M, HNSW_THRESHOLD
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

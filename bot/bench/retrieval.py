@@ -23,15 +23,16 @@ from bot.bench.piaf import load_piaf, write_corpus
 from bot.bench.vector_store import DiskVectors
 from bot.settings import Settings
 from index.builder import build_index
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
+from index.embedding.known_models import SENTENCE_TRANSFORMERS
+from index.embedding.openvino import OpenVinoEmbedder
+from index.embedding.sentence import SentenceTransformerEmbedder
 from index.errors import IndexMismatchError
-from index.known_models import SENTENCE_TRANSFORMERS
 from index.manifest import embed_engine, embed_prefixes
-from index.models import IndexReport
-from index.openvino_embedder import OpenVinoEmbedder
 from index.progress import Progress
-from index.search import Searcher, fuse
-from index.sentence_embedder import SentenceTransformerEmbedder
+from index.records import IndexReport
+from index.search.hybrid import Searcher, fuse
 from index.settings import SearchSettings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

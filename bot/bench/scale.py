@@ -4,7 +4,7 @@
                               [--piaf ../shared/datasets/piaf/piaf-v1.1.json] [--skip-e2e] [--no-doc]
 
 Part A (index only): seeded clustered unit vectors stand in for sentence embeddings; exact
-`IndexFlatIP`, the shipped HNSW (index/dense.py) and an IVF index are compared for build time,
+`IndexFlatIP`, the shipped HNSW (index/stores/embedded/dense.py) and an IVF index are compared for build time,
 size, single-query latency and recall@10 against exact search.
 
 Part B (end to end): PIAF contexts plus seeded French filler (PIAF sentences recombined) are
@@ -29,11 +29,11 @@ from bot.bench.scale_data import HashEmbedder, chunk_count, write_filler
 from bot.bench.scale_index import part_a
 from bot.bench.scale_report import command_line, e2e_table, index_table, render
 from bot.settings import Settings
-from index import dense
 from index.builder import build_index
 from index.progress import Progress
-from index.reader import IndexReader
-from index.search import Searcher
+from index.search.hybrid import Searcher
+from index.stores.embedded import dense
+from index.stores.embedded.view import IndexReader
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

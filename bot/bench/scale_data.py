@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from bot.settings import Settings
-from index.chunker import chunk_spans
-from index.embedder import Embedder
-from index.loader import load_article
-from index.text import sentence_spans
+from index.articles.chunker import chunk_spans
+from index.articles.loader import load_article
+from index.articles.text import sentence_spans
+from index.embedding.base import Embedder
 
 DIM = 384
 # Mixture shape, tuned so that a query's top-1 cosine is about 0.65-0.8 and its 10th about

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from bot.bench.scale_data import DIM, mixture
-from index import dense
+from index.stores.embedded import dense
 
 if TYPE_CHECKING:
     import faiss

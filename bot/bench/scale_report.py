@@ -1,4 +1,4 @@
-"""Markdown of bot.bench.scale: the two tables, the verdict on index/dense.py's rule, the docs section."""
+"""Markdown of bot.bench.scale: the two tables, the verdict on the dense index rule, the docs section."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from bot.bench.doc import machine
 from bot.bench.scale_data import CLUSTER_RANK, CLUSTERS, DIM
 from bot.bench.scale_index import K
-from index import dense
+from index.stores.embedded import dense
 
 # The verdict in the docs: one exact search at EXACT_LIMIT chunks may take this long (p95), small
 # beside the seconds an answer takes, whereas HNSW adds minutes to every index update; and the
@@ -50,12 +50,12 @@ def e2e_table(b: dict) -> str:
 
 
 def verdict(a: dict) -> str:
-    """The automatic rule of index/dense.py and what these numbers say about it."""
+    """The automatic rule of index/stores/embedded/dense.py and what these numbers say about it."""
     rows = a["rows"]
     flat, hnsw = rows[0], next(r for r in rows if "(shipped)" in r["index"])
     at_limit = next((r for r in rows if r["index"].startswith("flat (exact) at")), None)
     limit_text = f" and {at_limit['p95']:.1f} ms at {a['flat_at']:,}" if at_limit else ""
-    text = (f"**The automatic rule.** `index_kind` in `index/dense.py` picks exact `IndexFlatIP` up to "
+    text = (f"**The automatic rule.** `index_kind` in `index/stores/embedded/dense.py` picks exact `IndexFlatIP` up to "
             f"`EXACT_LIMIT` = {dense.EXACT_LIMIT:,} chunks and HNSW (M={dense.HNSW_M}, efConstruction "
             f"{a['ef_construction']}, efSearch {dense.HNSW_EF_SEARCH}) above. FAISS is rebuilt from all "
             f"vectors on every `citebot index` that changes anything, so a build cost is paid on each "

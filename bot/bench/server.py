@@ -33,12 +33,12 @@ from bot.answer.evaluate import load_questions
 from bot.answer.pipeline import Answerer
 from bot.bench.doc import machine, write_section
 from bot.bench.llm_quality import DATA, real_model
-from bot.llm.base import LlamaGenerator
+from bot.llm.factory import LlamaGenerator
 from bot.llm.parallel import SharedAnswerer
 from bot.llm.server import ServerGenerator
 from bot.settings import Settings
 from index.builder import build_index
-from index.search import Searcher
+from index.search.hybrid import Searcher
 from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -23,11 +23,12 @@ from bot.answer.pipeline import Answerer
 from bot.bench.doc import machine, write_section
 from bot.bench.piaf import load_piaf, write_corpus
 from bot.settings import Settings
+from index.articles.chunker import chunk_spans
+from index.articles.loader import discover, load_article
 from index.builder import build_index, index_text
-from index.chunker import chunk_spans
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
 from index.errors import IndexMismatchError
-from index.loader import discover, load_article
 from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

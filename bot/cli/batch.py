@@ -37,7 +37,7 @@ def run_each(question: str, settings: Settings, open_worker, call, as_json: bool
     and `progress` (when it draws on a terminal) shows one "answered k/n" line for them all.
     """
     from bot.llm.parallel import DaemonPool
-    from index.search import check_question
+    from index.search.hybrid import check_question
 
     if question != "-":
         text = check_question(question, settings)  # fail fast, before loading any model

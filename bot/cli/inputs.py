@@ -12,7 +12,7 @@ def decode_line(raw: bytes, first: bool = False) -> str:
     """One stdin line as text, without its line ending (and without a BOM on the first line).
 
     Bytes that are not UTF-8 become lone surrogates (surrogateescape), exactly what Python makes
-    of such bytes in argv: question admission (index.question) refuses them, for this line only.
+    of such bytes in argv: question admission (index.search.question) refuses them, for this line only.
     """
     if first and raw.startswith(_BOM):
         raw = raw[len(_BOM):]

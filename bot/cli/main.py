@@ -5,7 +5,7 @@ they build are in bot/cli/options.py; stdin is read by bot/cli/inputs.py; one qu
 '-' batch of them is run, and printed, by bot/cli/batch.py.
 
 Dependencies can be handed in through click's context object, a dict (tests, embedding programs):
-    "embedder": an index.embedder.Embedder to reuse instead of loading the model again;
+    "embedder": an index.embedding.base.Embedder to reuse instead of loading the model again;
     "answerer": a factory, settings → Answerer, used instead of Answerer.open.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from index.models import IndexReport, SearchResult, display_path
+from index.records import IndexReport, SearchResult, display_path
 
 _PREVIEW = 320
 

@@ -2,7 +2,7 @@
 
 The bot is given its dependencies (settings and an AnswerService over a loaded Answerer);
 questions are answered on the service's worker thread while the event loop keeps Discord's
-heartbeats going. What counts as a question is index.question.admit_question's rule, as in the
+heartbeats going. What counts as a question is index.search.question.admit_question's rule, as in the
 CLI and the pipeline.
 
 Registering /ask with Discord ("syncing") is not done at each start: Discord rate-limits it
@@ -36,7 +36,7 @@ from bot.discord.live import NO_MENTIONS, LiveReply, send_all
 from bot.discord.worker import AnswerService, Cooldown, QueueFull
 from bot.settings import Settings
 from index.errors import CitebotError, InputError
-from index.question import admit_question
+from index.search.question import admit_question
 
 log = logging.getLogger("citebot.discord")
 MAX_TURNS = 10

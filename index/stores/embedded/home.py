@@ -11,7 +11,7 @@ A generation is never modified after it is published, so readers need no lock an
 killed writer (or one that ran out of disk space) leaves the previous generation live and intact.
 The home may be a folder that holds other things: only folders named as above that hold
 nothing but generation files are ever deleted. Should CURRENT be lost, the newest complete
-generation can be made live again (index/embedded_store.py, EmbeddedStore.recover).
+generation can be made live again (index/stores/embedded/store.py, EmbeddedStore.recover).
 """
 
 from __future__ import annotations

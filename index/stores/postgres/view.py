@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from index.lexical import BM25_B, BM25_K1
-from index.models import Article, Chunk
-from index.pg_schema import HNSW_EF_SEARCH, TS_CONFIG, Link, generation_name, table
-from index.storage import Ids, IndexView
+from index.records import Article, Chunk
+from index.stores.base import Ids, IndexView
+from index.stores.lexical import BM25_B, BM25_K1
+from index.stores.postgres.schema import HNSW_EF_SEARCH, TS_CONFIG, Link, generation_name, table
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
 _EF_SEARCH_MAX = 1000  # pgvector's bound on hnsw.ef_search

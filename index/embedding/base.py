@@ -1,8 +1,8 @@
-"""The embedder interface: texts in, unit vectors out, and open_embedder to pick one by name.
+"""The embedder interface: texts in, unit vectors out (open_embedder, in index/embedding/factory.py, picks one).
 
-Implementations: index/e5_embedder.py (the bundled multilingual-e5-small, the default, whose
-passages go through OpenVINO, index/openvino_embedder.py, or sentence-transformers) and
-index/sentence_embedder.py (any sentence-transformers model). The model name, its prefixes and
+Implementations: index/embedding/e5.py (the bundled multilingual-e5-small, the default, whose
+passages go through OpenVINO, index/embedding/openvino.py, or sentence-transformers) and
+index/embedding/sentence.py (any sentence-transformers model). The model name, its prefixes and
 the passage engine are recorded in each index manifest, so an index is only ever searched with
 the model that built it (index/manifest.py).
 """
@@ -62,22 +62,3 @@ class VectorCache:
             self._vectors.popitem(last=False)
         return out
 
-
-def open_embedder(name: str, batch_size: int = 32, query_prefix: str | None = None,
-                  passage_prefix: str | None = None, engine: str = "auto") -> Embedder:
-    """The embedder for a model name or folder (settings.index.embed_model), loaded on first use.
-
-    Prefixes left as None are the model's known ones (index/known_models.py); engine is
-    settings.index.embed_engine, "auto" being the fastest one the model has.
-    """
-    from index.known_models import BUNDLED_E5, prefixes_for, resolve_engine
-
-    prefixes = prefixes_for(name, query_prefix, passage_prefix)
-    engine = resolve_engine(name, engine)
-    if name.lower() == BUNDLED_E5:
-        from index.e5_embedder import BundledE5Embedder
-
-        return BundledE5Embedder(batch_size, prefixes, engine)
-    from index.sentence_embedder import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(name, batch_size, prefixes)

@@ -1,7 +1,7 @@
 """The embedded IndexStore: generations of SQLite, NumPy, FAISS and BM25 files in a home folder.
 
-index/store.py lays the home folder out (pointer, lock, publish, prune); index/reader.py reads
-one generation. This module ties them into the IndexStore interface and writes new generations.
+home.py lays the home folder out (pointer, lock, publish, prune); view.py reads one generation.
+This module ties them into the IndexStore interface and writes new generations.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from index import dense, store
 from index.errors import IndexCorruptError
-from index.lexical import Lexical
-from index.models import Article
-from index.reader import IndexReader, verify_folder
-from index.storage import GenerationWriter, IndexStore
+from index.records import Article
+from index.stores.base import GenerationWriter, IndexStore
+from index.stores.embedded import dense
+from index.stores.embedded import home as layout
+from index.stores.embedded.view import IndexReader, verify_folder
+from index.stores.lexical import Lexical
 
 
 class EmbeddedStore(IndexStore):
@@ -32,11 +33,11 @@ class EmbeddedStore(IndexStore):
     @classmethod
     def open(cls, home: Path, create: bool = False) -> EmbeddedStore:
         """The store of a home folder (created when asked); InputError for an unusable folder."""
-        return cls(store.check_home(Path(home), create))
+        return cls(layout.check_home(Path(home), create))
 
     def live_generation(self) -> str | None:
         """Name of the folder CURRENT names, or None."""
-        folder = store.current_generation(self.home, strict=False)
+        folder = layout.current_generation(self.home, strict=False)
         return folder.name if folder else None
 
     def open_live(self) -> IndexReader | None:
@@ -47,17 +48,17 @@ class EmbeddedStore(IndexStore):
         """The verified live generation, or (None, what is broken)."""
         return IndexReader.open_for_update(self.home)
 
-    def lock(self, wait: bool = False) -> store.HomeLock:
+    def lock(self, wait: bool = False) -> layout.HomeLock:
         """The home folder's flock."""
-        return store.HomeLock(self.home, wait)
+        return layout.HomeLock(self.home, wait)
 
     def recover(self) -> str | None:
         """Point CURRENT at the newest generation that verifies, when CURRENT is gone but generations remain."""
         # A writer killed between renaming its folder and swapping the pointer, on the very first
         # run, leaves a generation and no CURRENT; so does a user who deletes the file.
-        if store.has_pointer(self.home):
+        if layout.has_pointer(self.home):
             return None
-        folders = store.generations(self.home)
+        folders = layout.generations(self.home)
         if not folders:
             return None
         for folder in reversed(folders):
@@ -65,16 +66,16 @@ class EmbeddedStore(IndexStore):
                 verify_folder(folder)
             except IndexCorruptError:
                 continue
-            store.point_to(self.home, folder)
-            return (f"the index in {self.home} had lost its {store.POINTER} file: recovered {folder.name}, "
+            layout.point_to(self.home, folder)
+            return (f"the index in {self.home} had lost its {layout.POINTER} file: recovered {folder.name}, "
                     "its newest complete generation")
-        raise IndexCorruptError(f"the index in {self.home} has lost its {store.POINTER} file and holds no "
+        raise IndexCorruptError(f"the index in {self.home} has lost its {layout.POINTER} file and holds no "
                                 "complete generation; run: citebot index --rebuild")
 
     @contextmanager
     def writer(self) -> Iterator[FolderWriter]:
         """A temp folder to write; removed unless published (a full disk becomes one InputError)."""
-        with store.writing(self.home) as tmp:
+        with layout.writing(self.home) as tmp:
             writer = FolderWriter(self.home, tmp)
             try:
                 yield writer
@@ -85,7 +86,7 @@ class EmbeddedStore(IndexStore):
 
     def prune(self, strict: bool = True) -> None:
         """Remove temp folders and generations older than the live one's predecessor."""
-        store.prune(self.home, strict)
+        layout.prune(self.home, strict)
 
 
 class FolderWriter(GenerationWriter):
@@ -95,7 +96,7 @@ class FolderWriter(GenerationWriter):
         self.home = home
         self.folder = folder
         self.published = False
-        self._db: sqlite3.Connection | None = store.connect(folder / "store.sqlite", readonly=False)
+        self._db: sqlite3.Connection | None = layout.connect(folder / "store.sqlite", readonly=False)
         self._articles = 0
         self._chunks = 0
 
@@ -121,9 +122,9 @@ class FolderWriter(GenerationWriter):
         np.savez(self.folder / "dense_stats.npz", mean=mean, cov=cov)
         dense.save_faiss(dense.build_faiss(vectors), self.folder / "dense.faiss")
         Lexical.build(terms).save(self.folder / "bm25")
-        store.write_manifest(self.folder, {**manifest, "faiss": dense.index_kind(len(vectors))})
+        layout.write_manifest(self.folder, {**manifest, "faiss": dense.index_kind(len(vectors))})
         verify_folder(self.folder)  # a full disk can leave a short file without an error
-        store.publish(self.home, self.folder)
+        layout.publish(self.home, self.folder)
         self.published = True
 
     def close(self) -> None:

@@ -11,11 +11,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from index import dense, store
 from index.errors import IndexCorruptError
-from index.lexical import Lexical
-from index.models import Article, Chunk
-from index.storage import Ids, IndexView
+from index.records import Article, Chunk
+from index.stores.base import Ids, IndexView
+from index.stores.embedded import dense
+from index.stores.embedded import home as layout
+from index.stores.lexical import Lexical
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
 # What numpy, FAISS (RuntimeError, MemoryError for absurd sizes), bm25s and SQLite raise on
@@ -46,10 +47,10 @@ class IndexReader(IndexView):
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.generation = folder.name
-        self.manifest = store.read_manifest(folder)
+        self.manifest = layout.read_manifest(folder)
         # Parts are loaded on first use; a missing one is reported now rather than mid-search.
         self._require("store.sqlite", "vectors.npy", "dense.faiss", "dense_stats.npz")
-        self.db = self._load("store.sqlite", lambda: store.connect(folder / "store.sqlite", readonly=True))
+        self.db = self._load("store.sqlite", lambda: layout.connect(folder / "store.sqlite", readonly=True))
         self.size = self._load("store.sqlite", lambda: self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         if self.size:
             self._require("bm25")  # not written for an empty index
@@ -57,7 +58,7 @@ class IndexReader(IndexView):
     @classmethod
     def open_current(cls, home: Path) -> IndexReader | None:
         """The live generation of a home folder, or None when there is none yet."""
-        folder = store.current_generation(home)
+        folder = layout.current_generation(home)
         for _ in range(2):
             if folder is None:
                 return None
@@ -65,7 +66,7 @@ class IndexReader(IndexView):
                 return cls(folder)
             except IndexCorruptError:
                 # A writer may have pruned the folder between reading the pointer and opening it.
-                moved = store.current_generation(home)
+                moved = layout.current_generation(home)
                 if moved == folder:
                     raise
                 folder = moved
@@ -79,7 +80,7 @@ class IndexReader(IndexView):
             reader = cls.open_current(home)
             if reader is not None:
                 reader.verify()
-        except store.DamagedGeneration as exc:
+        except layout.DamagedGeneration as exc:
             return None, exc.problem
         return reader, None
 
@@ -87,33 +88,33 @@ class IndexReader(IndexView):
         """Open every part and check it against the manifest; DamagedGeneration names the broken one."""
         chunks, dim = self.manifest.get("chunks"), self.manifest.get("dim")
         if not (isinstance(chunks, int) and isinstance(dim, int)):
-            raise store.DamagedGeneration(self.folder, "manifest.json lacks the chunk count or dimension")
+            raise layout.DamagedGeneration(self.folder, "manifest.json lacks the chunk count or dimension")
         counts = (self.size, self._load("store.sqlite", self.article_count))
         checks = [
             ("store.sqlite", lambda: counts == (chunks, self.manifest.get("articles"))),
             ("vectors.npy", lambda: self.vectors.shape == (chunks, dim) and self.vectors.dtype == np.float32),
             ("dense.faiss", lambda: (self.faiss.ntotal, self.faiss.d) == (chunks, dim)),
-            ("bm25", lambda: self.lexical.size == 0 or self.lexical.retriever.scores.get("num_docs") == chunks),
+            ("bm25", lambda: self.lexical.fits(chunks)),
             ("dense_stats.npz", lambda: tuple(m.shape for m in self.dense_stats) == ((dim,), (dim, dim))),
         ]
         for part, matches in checks:
             if not matches():
-                raise store.DamagedGeneration(self.folder, f"{part} does not match manifest.json")
+                raise layout.DamagedGeneration(self.folder, f"{part} does not match manifest.json")
 
     def _require(self, *parts: str) -> None:
         """Raise DamagedGeneration for the first of these parts missing from the folder."""
         for part in parts:
             if not (self.folder / part).exists():
-                raise store.DamagedGeneration(self.folder, f"{part} is missing")
+                raise layout.DamagedGeneration(self.folder, f"{part} is missing")
 
     def _load(self, part: str, load: Callable[[], _T]) -> _T:
         """Run one read of a part, turning the library's error into DamagedGeneration."""
         try:
             return load()
         except FileNotFoundError:
-            raise store.DamagedGeneration(self.folder, f"{part} is missing") from None
+            raise layout.DamagedGeneration(self.folder, f"{part} is missing") from None
         except _UNREADABLE:
-            raise store.DamagedGeneration(self.folder, f"{part} cannot be read") from None
+            raise layout.DamagedGeneration(self.folder, f"{part} cannot be read") from None
 
     @cached_property
     def vectors(self) -> np.ndarray:

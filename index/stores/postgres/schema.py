@@ -9,7 +9,7 @@ Per generation N (written and published in one transaction, so never seen half-w
     citebot_gN_chunks    id, article_id, start, end, text, text_sha, title, date, terms (BM25 length),
                          embedding vector(dim) (HNSW vector_cosine_ops above HNSW_THRESHOLD chunks),
                          tsv: French full text (unaccent, elisions l'/d'/qu'… removed), GIN-indexed
-    citebot_gN_postings  term, df, ids, tfs: the index/analyzer.py terms' posting lists, packed
+    citebot_gN_postings  term, df, ids, tfs: the index/search/analyzer.py terms' posting lists, packed
                          (BM25 is scored client-side from them: ts_rank_cd is not BM25, see
                          docs/BENCHMARKS.md)
 """
@@ -34,7 +34,7 @@ HNSW_EF_CONSTRUCTION = 64
 HNSW_EF_SEARCH = 128
 LOCK_KEY = 0x63697465626F74  # "citebot": the advisory lock of the one writer
 TS_CONFIG = "citebot_fr"
-# French elided articles and pronouns, as index/analyzer.py drops them (PostgreSQL's parser
+# French elided articles and pronouns, as index/search/analyzer.py drops them (PostgreSQL's parser
 # splits l'économie into "l" and "économie" but keeps "jusqu", "lorsqu"…).
 ELISION = r"\m(l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’](?=\w)"
 

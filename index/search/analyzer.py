@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from index.text import fold
+from index.articles.text import fold
 
 ANALYZER_VERSION = 7  # bump when tokens or BM25 parameters change: the manifest then asks for a rebuild
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.e5_weights import E5File
+from index.embedding.e5_weights import E5File
 from index.errors import ModelError
 
 PREFIXES = {"query": "query: ", "passage": "passage: "}

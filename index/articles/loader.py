@@ -10,10 +10,10 @@ import re
 import stat
 from pathlib import Path
 
+from index.articles.furniture import body_span, guess_date, guess_title
+from index.articles.htmltext import extract_html
 from index.errors import InputError
-from index.furniture import body_span, guess_date, guess_title
-from index.htmltext import extract_html
-from index.models import Article, Skipped
+from index.records import Article, Skipped
 
 KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 # Larger files are skipped: a news article is well under 1 MB, and a stray dump or log would

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.text import fold, sentence_spans
+from index.articles.text import fold, sentence_spans
 
 # Lines that news sites put before the article ("En direct", "A suivre", "Live").
 _LEADING = re.compile(

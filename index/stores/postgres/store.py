@@ -6,7 +6,7 @@ live and nothing behind, and a reader sees a generation whole or not at all. The
 opens only once everything is embedded (the rows wait in memory until then): a long embedding
 never holds a transaction open. The one writer is serialised by a session advisory lock,
 released by the server when the writer's connection ends. Database errors reach the user as
-domain errors (pg_schema.db_errors). Schema: index/pg_schema.py; reads: index/pg_view.py.
+domain errors (pg_schema.db_errors). Schema: index/stores/postgres/schema.py; reads: index/stores/postgres/view.py.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from index import dense
 from index.errors import IndexCorruptError, IndexLockedError
 from index.manifest import check_format
-from index.models import Article
-from index.pg_schema import (
+from index.records import Article
+from index.secrets import redact_url
+from index.stores.base import GenerationWriter, IndexStore
+from index.stores.embedded import dense
+from index.stores.postgres.schema import (
     HNSW_THRESHOLD,
     LOCK_KEY,
     Link,
@@ -35,9 +37,7 @@ from index.pg_schema import (
     search_indexes,
     table,
 )
-from index.pg_view import PgView
-from index.secrets import redact_url
-from index.storage import GenerationWriter, IndexStore
+from index.stores.postgres.view import PgView
 
 _CHUNK_COLUMNS = 'id, article_id, start, "end", text, text_sha, title, date, terms, embedding'
 _CHUNK_TYPES = ["int4", "int4", "int4", "int4", "text", "text", "text", "text", "int4", "vector"]

@@ -3,9 +3,9 @@
 An index is a series of immutable generations; one is live. Readers get an IndexView of a
 generation; the builder, holding the store's lock, reads the live view and writes the next
 generation through a GenerationWriter. The embedded implementation keeps each generation as
-SQLite, FAISS and BM25 files in the home folder (index/embedded_store.py, index/reader.py,
-index/store.py); another store (PostgreSQL, say) implements these three classes and is chosen
-in open_store.
+SQLite, FAISS and BM25 files in the home folder (index/stores/embedded/store.py, index/stores/embedded/view.py,
+index/stores/embedded/home.py); another store (PostgreSQL, say) implements these three classes and is chosen
+in open_store (index/stores/factory.py).
 
 Chunk ids are 0..size-1 within a generation, in the order the builder added them.
 """
@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.models import Article, Chunk
-from index.settings import SearchSettings
+from index.records import Article, Chunk
 
 Ids = Sequence[int] | np.ndarray  # chunk ids, as a list or a NumPy integer array
 
@@ -129,13 +128,3 @@ class IndexStore(ABC):
     def prune(self, strict: bool = True) -> None:
         """With the lock held: drop unpublished leftovers and generations no reader can still use."""
 
-
-def open_store(settings: SearchSettings, create: bool = False) -> IndexStore:
-    """The store settings.index.store names, else the home folder's (created when asked); InputError if unusable."""
-    if settings.index.store:
-        from index.pg_store import PgStore
-
-        return PgStore.open(settings.index.store, create)
-    from index.embedded_store import EmbeddedStore
-
-    return EmbeddedStore.open(settings.index.home, create)

@@ -1,6 +1,6 @@
 """Exports the converted multilingual-e5-small to an OpenVINO model folder, once per machine.
 
-The sentence-transformers folder of index/e5_convert.py (BERT weights, tokenizer) is traced
+The sentence-transformers folder of index/embedding/e5_convert.py (BERT weights, tokenizer) is traced
 with mean pooling and normalisation included, so one inference call returns unit vectors;
 the graph is saved as OpenVINO IR (weights stored in fp16, half the disk) beside the tokenizer.
 Like the conversion it follows, it is written into a temporary folder and renamed into place;
@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from index.e5_convert import atomic_folder, converted_folder, ensure_converted
+from index.embedding.e5_convert import atomic_folder, converted_folder, ensure_converted
 from index.errors import ModelError
 
 EXPORT = 1  # bumped when the exported graph changes: older folders are exported again

@@ -1,6 +1,6 @@
 """multilingual-e5-small on OpenVINO: the fast passage engine of the bundled model.
 
-The graph exported once by index/openvino_convert.py returns mean-pooled unit vectors; texts are
+The graph exported once by index/embedding/openvino_convert.py returns mean-pooled unit vectors; texts are
 tokenized with the same tokenizer.json as the sentence-transformers folder. On a CPU with AMX
 OpenVINO runs it in bf16 (its default there), elsewhere in fp32; the vectors agree with
 sentence-transformers fp32 to cosine 0.999 or better (docs/BENCHMARKS.md, "Embedding engines").
@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder, VectorCache
+from index.embedding.base import Embedder, VectorCache
+from index.embedding.known_models import Prefixes
+from index.embedding.openvino_convert import MODEL_XML
 from index.errors import ModelError
-from index.known_models import Prefixes
-from index.openvino_convert import MODEL_XML
 
 MAX_TOKENS = 512  # e5's position table; sentence-transformers truncates there too
 # Batches padded to a multiple of this many tokens (masked, so the vectors do not change): the

