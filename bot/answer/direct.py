@@ -37,7 +37,8 @@ LIST_BONUS = 0.75
 RANK_COST = 0.75       # a value in the next-best sentence needs this many more question words nearby
 _DELIMITERS = re.compile(r"[,;:()—–]|\s-\s")
 _LIST_QUESTION = re.compile(r"^\W*(?:et\s+)?(?:quels|quelles|lesquels|lesquelles|qui sont)\b|"
-                            r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has)\b)\w{3,}s\b|\b(?:list|liste|enumere)", re.I)
+                            r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has)\b)\w{3,}s\b|"
+                            r"\b(?:list|liste|enumere)", re.I)
 _WHY = re.compile(r"^\W*(?:et\s+)?(?:pourquoi|pour quelle raison|why|for what reason)\b", re.I)
 _REASON = re.compile(r"\b(?:parce qu|car |pour |afin d|en raison d|grace a|a cause d|because|due to|"
                      r"in order to|so that|to )")

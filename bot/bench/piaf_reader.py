@@ -35,8 +35,8 @@ from bot.bench.squad import contains, exact_match, token_f1
 from bot.settings import Settings
 from index.builder import build_index
 from index.errors import IndexMismatchError
-from index.records import Hit
 from index.progress import Progress
+from index.records import Hit
 from index.search.hybrid import Searcher, fuse
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -131,7 +131,7 @@ def _doc(results: dict, seconds: dict, args, total: int) -> str:
 `python -m bot.bench.piaf_reader ../shared/datasets/piaf/piaf-v1.1.json` (`make bench-piaf-reader`), extractive
 mode. Held-out half of PIAF v1.1: the odd positions of the file ({total} questions), never used to fit, tune or
 calibrate anything (the support model is fitted on even positions only); {a['questions']} of them, evenly
-spaced{' (a sample: the whole half takes about ' + str(round(total / a['questions'] * sum(seconds.values()) / 60)) + ' min here)' if a['questions'] < total else ''}.
+spaced{'' if a['questions'] == total else ' (a sample)'}.
 Prediction: the direct answer's verbatim parts, without framing; SQuAD exact match and token F1 with French
 normalisation (bot/bench/squad.py), best over the gold answers; an abstention or an answer without a direct
 answer scores 0. Machine: {machine()}.
