@@ -23,13 +23,15 @@ from dataclasses import dataclass
 
 from bot.answer.answer_type import ANSWER_PATTERNS, QuestionShape, analyse
 from bot.answer.heads import beside_head, head_positions, head_words
+from bot.answer.language import detect_language
 from bot.answer.records import Sentence
 from bot.answer.spans import fold_same_length, mentioned, places, skeleton, typed_spans
 from index.articles.text import fold
 from index.search.analyzer import Analyzer
 
 CLAUSE_WORDS = 22      # a clause answer keeps at most this many words
-CLAUSE_MATCHES = 2     # distinct question words a sentence needs before a clause is cut from it
+CLAUSE_MATCHES = 1     # distinct question words a sentence needs before a clause is cut from it
+CROSS_MATCHES = 2      # the same across languages, where only names can match (a lone name is too weak)
 NEAR = 100             # characters around a value where the question's words count for it
 _NAME_KINDS = ("person", "organisation", "place", "name")
 HEAD_BONUS = 1.5       # a value beside the question's head noun ("l'agence spatiale Roscosmos")
@@ -294,7 +296,8 @@ def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
             return DirectDraft("list" if len(pieces) > 1 else "value", tuple(pieces))
     best = ranked[0]
     positions = _positions(best.text, question, analyzer)
-    if len({stem for _, stem in _matches(best.text, question, analyzer)}) < CLAUSE_MATCHES:
+    needed = CROSS_MATCHES if detect_language(best.text, "fr") != detect_language(question, "fr") else CLAUSE_MATCHES
+    if len({stem for _, stem in _matches(best.text, question, analyzer)}) < needed:
         return None  # the sentence shares too little with the question to cut an answer out of it
     quoted = _quoted_words(best.text, positions) if _NAMING.search(fold(question)) else None
     if quoted is not None:

@@ -108,7 +108,7 @@ def run(args) -> tuple[dict, dict, dict]:
     for chunk in searcher.reader.chunks(list(range(searcher.reader.size))):
         by_path.setdefault(chunk.path, []).append(chunk.id)
     answerer = Answerer(settings, searcher)
-    rows: dict[str, list[dict]] = {"reader": [], "retrieval": []}
+    rows: dict[str, list[dict]] = {name: [] for name in ("reader", "retrieval") if args.only in (None, name)}
     seconds: dict[str, float] = {}
     for name in rows:
         started = time.perf_counter()
@@ -159,13 +159,14 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path(".citebot/bench/piaf"))
     parser.add_argument("--questions", type=int, default=1000, help="evenly spaced sample of the half (0: all)")
     parser.add_argument("--split", choices=["held-out", "train"], default="held-out")
+    parser.add_argument("--only", choices=["reader", "retrieval"], help="one setting (nothing written to the docs)")
     parser.add_argument("--rows", type=Path, help="write every question's prediction here (JSON)")
     args = parser.parse_args()
     results, rows, seconds = run(args)
     print(json.dumps({"results": results, "seconds": seconds}, indent=1))
     if args.rows:
         args.rows.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-    if args.split == "held-out":
+    if args.split == "held-out" and args.only is None:
         total = len(split(load_piaf(args.piaf)[1], "held-out", 0))
         write_section("piaf-reader", _doc(results, seconds, args, total))
     else:
