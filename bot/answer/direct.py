@@ -154,12 +154,32 @@ def _piece(sentence: Sentence, span: tuple[int, int], positions: list[int]) -> P
 def _values(kind: str, sentence: Sentence, question: str) -> list[tuple[int, int]]:
     spans = [s for s in typed_spans("person" if kind == "name" else kind, sentence.text)
              if not mentioned(sentence.text[s[0]:s[1]], question, names=kind in _NAME_KINDS)]
+    if kind in ("duration", "number"):  # "combien d'années": a count of years, not "neuf mois"
+        unit = _asked_unit(question)
+        spans = [s for s in spans if _unit(sentence.text[s[0]:s[1]]) == unit] if unit else spans
     if kind == "person":  # a person is named with a first name: prefer names of two words or more
         located = set(places(sentence.text))  # "à Pyongyang" is where, not who
         spans = [s for s in spans if s not in located]
         longer = [s for s in spans if " " in sentence.text[s[0]:s[1]].strip()]
         spans = longer or spans
     return spans
+
+
+_UNITS = {"year": r"ans?|annees?|siecles?|decennies?|years?|decades?|centur(?:y|ies)", "month": r"mois|months?",
+          "week": r"semaines?|weeks?", "day": r"jours?|journees?|days?", "hour": r"heures?|hours?",
+          "minute": r"minutes?"}
+
+
+def _unit(text: str) -> str | None:
+    """The time unit a value counts in ("24 ans" -> year), if any."""
+    folded = fold(text)
+    return next((u for u, words in _UNITS.items() if re.search(rf"\b(?:{words})\b", folded)), None)
+
+
+def _asked_unit(question: str) -> str | None:
+    """The time unit of "combien d'années / de jours", "how many years"."""
+    found = re.search(r"\b(?:combien\s+(?:de\s+|d')|how\s+many\s+)(\w+)", fold(question).replace("’", "'"))
+    return _unit(found.group(1)) if found else None
 
 
 def _role(sentence: Sentence, question: str) -> tuple[int, int] | None:
@@ -227,6 +247,7 @@ def _typed(kind: str, ranked: list[Sentence], question: str, analyzer: Analyzer,
     """
     scored = []
     heads = head_words(question)
+    counted = kind in ("duration", "number") and _asked_unit(question) is not None
     for rank, sentence in enumerate(ranked):
         matches = _matches(sentence.text, question, analyzer)
         spans = _values(kind, sentence, question)
@@ -236,7 +257,8 @@ def _typed(kind: str, ranked: list[Sentence], question: str, analyzer: Analyzer,
         # A list question is answered by an enumeration: each further value of a sentence counts for it.
         bonus = LIST_BONUS * (len(spans) - 1) if many else 0.0
         for span in spans:
-            head = HEAD_BONUS if beside_head(span, described) else 0.0
+            # The value is described as the question asks: beside its head noun, or in its time unit.
+            head = HEAD_BONUS if beside_head(span, described) or counted else 0.0
             scored.append((_near(span, matches, weights) + bonus + head - RANK_COST * rank, rank, span, sentence,
                            matches))
     if not scored:
