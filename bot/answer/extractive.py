@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
-from index.articles.text import fold
 from index.search.analyzer import Analyzer
 
 # A further quote must be at least this fraction as likely as the best one to be shown.
 RELATIVE_FLOOR = 0.2
 # Quotes that repeat this much of an already chosen quote (word overlap) add nothing.
 REDUNDANCY = 0.6
-# A direct answer's value this short (a name, a date) may be found again in another sentence.
-CORROBORATION_WORDS = 6
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -45,8 +42,3 @@ def draft(chosen: list[Sentence], language: str) -> list[DraftStatement]:
     return [DraftStatement(s.text if s.text[:1] in "«“\"" else f"{open_q}{s.text}{close_q}",
                            (DraftCitation(s.passage, s.text),)) for s in chosen]
 
-
-def corroborating(rest: list[Sentence], pieces) -> list[Sentence]:
-    """The sentences that state one of the direct answer's values again (a second source for it)."""
-    values = [" ".join(fold(p.text).split()) for p in pieces if len(p.text.split()) <= CORROBORATION_WORDS]
-    return [s for s in rest if any(v and v in " ".join(fold(s.text).split()) for v in values)]

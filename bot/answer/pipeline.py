@@ -157,8 +157,6 @@ class Answerer:
         """The direct answer, then the other best sentences quoted whole (all of them without a direct answer)."""
         used = {id(p.sentence) for p in verifier.direct_pieces}
         rest = [s for s in chosen[:self.settings.answer.max_statements] if id(s) not in used]
-        if verifier.direct_pieces:  # only quotes that carry the answer again, never a filler one
-            rest = extractive.corroborating(rest, verifier.direct_pieces)
         for draft in extractive.draft(rest, language):
             verifier.add(draft)
         return verifier.result()
