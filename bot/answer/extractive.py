@@ -41,4 +41,3 @@ def draft(chosen: list[Sentence], language: str) -> list[DraftStatement]:
     open_q, close_q = ("« ", " »") if language == "fr" else ("“", "”")
     return [DraftStatement(s.text if s.text[:1] in "«“\"" else f"{open_q}{s.text}{close_q}",
                            (DraftCitation(s.passage, s.text),)) for s in chosen]
-
