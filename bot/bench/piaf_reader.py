@@ -130,7 +130,7 @@ def _doc(results: dict, seconds: dict, args, total: int) -> str:
 
 `python -m bot.bench.piaf_reader ../shared/datasets/piaf/piaf-v1.1.json` (`make bench-piaf-reader`), extractive
 mode. Held-out half of PIAF v1.1: the odd positions of the file ({total} questions), never used to fit, tune or
-calibrate anything (the support model is fitted on even positions only); {a['questions']} of them, evenly
+calibrate anything (the support model is fitted on even positions only); {a['questions']} asked, evenly
 spaced{'' if a['questions'] == total else ' (a sample)'}.
 Prediction: the direct answer's verbatim parts, without framing; SQuAD exact match and token F1 with French
 normalisation (bot/bench/squad.py), best over the gold answers; an abstention or an answer without a direct
@@ -144,7 +144,7 @@ answer scores 0. Machine: {machine()}.
 | cited quotes hold a gold answer | {a['cited_gold']} | {b['cited_gold']} |
 | direct answer given | {a['direct']} | {b['direct']} |
 | abstained | {a['abstained']} | {b['abstained']} |
-| seconds for all questions | {seconds['reader']} | {seconds['retrieval']} |
+| seconds for all questions (vectors from the bench's disk cache) | {seconds['reader']} | {seconds['retrieval']} |
 
 Goals of issue 18: (a) F1 ≥ 75; (b) F1 ≥ 60 and EM ≥ 45. Fine-tuned French readers report F1 around 80–88
 with the gold paragraph; this reader is rules over typed spans (bot/answer/direct.py), no trained model.
