@@ -104,6 +104,18 @@ class Answerer:
                                          self.generator, self.prompts, self.settings.retrieval.max_question_chars)
         hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
         self._sync_scorer()  # the search may have moved to a newer index generation
+        return self._answer_from(question, language, standalone, hits, on_statement)
+
+    def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
+        """Answer from these passages alone, without searching: the reader as a benchmark measures it."""
+        question = check_question(question, self.settings)
+        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
+        self._sync_scorer()
+        return self._answer_from(question, language, question, hits, None)
+
+    def _answer_from(self, question: str, language: str, standalone: str, hits: tuple[Hit, ...],
+                     on_statement: Callable[[Statement, tuple[Citation, ...]], None] | None) -> Answer:
+        """Gate on support, draw the direct answer, then quote or generate, every citation verified."""
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
