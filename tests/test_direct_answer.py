@@ -33,6 +33,22 @@ def test_a_date_question_gets_the_date_not_the_sentence():
     assert draft is not None and [p.text for p in draft.pieces] == ["mardi 12 septembre"]
 
 
+def test_a_count_question_over_sentences_without_any_number_is_missing_not_a_clause():
+    text = ("Les Occidentaux accusent les Nord-Coréens de livrer des munitions à la Russie pour son attaque "
+            "contre l’Ukraine en échange d’une aide technologique.")
+    assert _direct("Combien de munitions la Corée du Nord a-t-elle livrées à la Russie ?", text).form == "missing"
+    # The same sentence with a count answers it.
+    counted = _direct("Combien de munitions la Corée du Nord a-t-elle livrées à la Russie ?",
+                      text.replace("des munitions", "un million d’obus et de munitions"))
+    assert counted is not None and counted.form == "value"
+
+
+def test_when_is_answered_by_a_clause_but_which_day_needs_a_day():
+    text = "Poutine s’était rendu en Corée du Nord il y a près d’un quart de siècle, pour sa première visite."
+    assert _direct("Quand Poutine s'était-il rendu en Corée du Nord ?", text).form == "clause"
+    assert _direct("Quel jour Poutine s'était-il rendu en Corée du Nord ?", text).form == "missing"
+
+
 def test_a_vehicle_question_gets_the_vehicle_with_its_adjective():
     draft = _direct("Par quel moyen de transport Kim Jong-un est-il venu en Russie ?",
                     "Kim Jong-un est parti dimanche soir de Pyongyang à bord d’un train blindé pour rencontrer "
@@ -89,7 +105,9 @@ def test_a_where_question_gets_a_place_noun_after_its_preposition():
 
 
 def test_a_value_far_from_every_question_word_is_no_answer():
-    assert _direct("Quel jour le sommet a-t-il eu lieu ?", "Les pommes sont mûres en septembre.") is None
+    assert _direct("En quelle année le sommet a-t-il eu lieu ?", "Les pommes étaient mûres en 2019.") is None
+    # A month is no day: asked which day, the sentence holds none.
+    assert _direct("Quel jour le sommet a-t-il eu lieu ?", "Les pommes sont mûres en septembre.").form == "missing"
 
 
 @pytest.mark.parametrize("question, form", [

@@ -80,10 +80,23 @@ class Piece:
 
 @dataclass(frozen=True)
 class DirectDraft:
-    """What the direct answer will say: its form ('value', 'list', 'clause', 'yes', 'no', 'hedged', 'points')."""
+    """What the direct answer will say: its form ('value', 'list', 'clause', 'yes', 'no', 'hedged', 'points',
+    or MISSING when the asked value is not in the sentences)."""
 
     form: str
     pieces: tuple[Piece, ...]
+
+
+MISSING = "missing"
+# Value types a question must find to be answered: a date only when the day is asked ("Quand…?" may
+# be answered "il y a un quart de siècle"), a place never (names differ across languages).
+MUST_FIND = frozenset({"number", "money", "duration", "person", "organisation", "vehicle"})
+_DAY_ASKED = re.compile(r"\b(quel(le)? (jour|date)|(what|which) (day|date)|a quelle date)\b")
+
+
+def _must_find(kind: str | None, question: str) -> bool:
+    """Whether the question asks a value that must be found ("when" may be answered "24 years ago")."""
+    return kind in MUST_FIND or (kind == "date" and bool(_DAY_ASKED.search(fold(question))))
 
 
 def question_form(question: str) -> str:
@@ -312,6 +325,11 @@ def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
         pieces = _typed(kind or "", ranked, question, analyzer, many, weights)
         if pieces and (shape.kind or len(pieces) > 1):
             return DirectDraft("list" if len(pieces) > 1 else "value", tuple(pieces))
+        # The asked thing is nowhere in the supporting sentences (a count never stated, a person
+        # named only by function): the answer abstains rather than quote a loosely related clause.
+        if (_must_find(shape.kind, question) and form not in ("yesno", "list")
+                and not any(_values(kind or "", s, question) for s in ranked)):
+            return DirectDraft("missing", ())
     if kind is None and form in ("plain", "list") and head_words(question):
         pieces = _typed("name", ranked, question, analyzer, form == "list", weights)
         if pieces:
