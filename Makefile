@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-speed bench-engines bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-piaf-reader bench-speed bench-engines bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
 
 install: $(STAMP)
 
@@ -36,10 +36,14 @@ ask: $(STAMP)
 	@$(BIN)/citebot ask -- "$$Q"
 
 # Every benchmark writes its section of docs/BENCHMARKS.md; `make bench` runs them all.
-bench: bench-retrieval bench-citations bench-speed bench-e5-fidelity bench-scale bench-llm-quality
+bench: bench-retrieval bench-citations bench-piaf-reader bench-speed bench-e5-fidelity bench-scale bench-llm-quality
 
 bench-citations: $(STAMP)
 	$(BIN)/python -m bot.bench.citations
+
+# The direct answer as a short-answer reader on PIAF's held-out half (EM, token F1), gold paragraph and retrieval.
+bench-piaf-reader: $(STAMP)
+	$(BIN)/python -m bot.bench.piaf_reader $(PIAF)
 
 bench-retrieval: $(STAMP)
 	$(BIN)/python -m bot.bench.retrieval $(PIAF)

@@ -22,20 +22,25 @@ import re
 from dataclasses import dataclass
 
 from bot.answer.answer_type import ANSWER_PATTERNS, QuestionShape, analyse
+from bot.answer.heads import beside_head, head_positions, head_words
+from bot.answer.language import detect_language
 from bot.answer.records import Sentence
-from bot.answer.spans import fold_same_length, mentioned, skeleton, typed_spans
+from bot.answer.spans import fold_same_length, mentioned, places, skeleton, typed_spans
 from index.articles.text import fold
 from index.search.analyzer import Analyzer
 
 CLAUSE_WORDS = 22      # a clause answer keeps at most this many words
-CLAUSE_MATCHES = 2     # distinct question words a sentence needs before a clause is cut from it
+CLAUSE_MATCHES = 1     # distinct question words a sentence needs before a clause is cut from it
+CROSS_MATCHES = 2      # the same across languages, where only names can match (a lone name is too weak)
 NEAR = 100             # characters around a value where the question's words count for it
-_NAME_KINDS = ("person", "organisation", "place")
+_NAME_KINDS = ("person", "organisation", "place", "name")
+HEAD_BONUS = 1.5       # a value beside the question's head noun ("l'agence spatiale Roscosmos")
 LIST_BONUS = 0.75
 RANK_COST = 0.75       # a value in the next-best sentence needs this many more question words nearby
 _DELIMITERS = re.compile(r"[,;:()—–]|\s-\s")
 _LIST_QUESTION = re.compile(r"^\W*(?:et\s+)?(?:quels|quelles|lesquels|lesquelles|qui sont)\b|"
-                            r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?\w+s\b|\b(?:list|liste|enumere)", re.I)
+                            r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has)\b)\w{3,}s\b|"
+                            r"\b(?:list|liste|enumere)", re.I)
 _WHY = re.compile(r"^\W*(?:et\s+)?(?:pourquoi|pour quelle raison|why|for what reason)\b", re.I)
 _REASON = re.compile(r"\b(?:parce qu|car |pour |afin d|en raison d|grace a|a cause d|because|due to|"
                      r"in order to|so that|to )")
@@ -75,10 +80,23 @@ class Piece:
 
 @dataclass(frozen=True)
 class DirectDraft:
-    """What the direct answer will say: its form ('value', 'list', 'clause', 'yes', 'no', 'hedged', 'points')."""
+    """What the direct answer will say: its form ('value', 'list', 'clause', 'yes', 'no', 'hedged', 'points',
+    or MISSING when the asked value is not in the sentences)."""
 
     form: str
     pieces: tuple[Piece, ...]
+
+
+MISSING = "missing"
+# Value types a question must find to be answered: a date only when the day is asked ("Quand…?" may
+# be answered "il y a un quart de siècle"), a place never (names differ across languages).
+MUST_FIND = frozenset({"number", "money", "duration", "person", "organisation", "vehicle"})
+_DAY_ASKED = re.compile(r"\b(quel(le)? (jour|date)|(what|which) (day|date)|a quelle date)\b")
+
+
+def _must_find(kind: str | None, question: str) -> bool:
+    """Whether the question asks a value that must be found ("when" may be answered "24 years ago")."""
+    return kind in MUST_FIND or (kind == "date" and bool(_DAY_ASKED.search(fold(question))))
 
 
 def question_form(question: str) -> str:
@@ -147,12 +165,34 @@ def _piece(sentence: Sentence, span: tuple[int, int], positions: list[int]) -> P
 
 
 def _values(kind: str, sentence: Sentence, question: str) -> list[tuple[int, int]]:
-    spans = [s for s in typed_spans(kind, sentence.text)
+    spans = [s for s in typed_spans("person" if kind == "name" else kind, sentence.text)
              if not mentioned(sentence.text[s[0]:s[1]], question, names=kind in _NAME_KINDS)]
+    if kind in ("duration", "number"):  # "combien d'années": a count of years, not "neuf mois"
+        unit = _asked_unit(question)
+        spans = [s for s in spans if _unit(sentence.text[s[0]:s[1]]) == unit] if unit else spans
     if kind == "person":  # a person is named with a first name: prefer names of two words or more
+        located = set(places(sentence.text))  # "à Pyongyang" is where, not who
+        spans = [s for s in spans if s not in located]
         longer = [s for s in spans if " " in sentence.text[s[0]:s[1]].strip()]
         spans = longer or spans
     return spans
+
+
+_UNITS = {"year": r"ans?|annees?|siecles?|decennies?|years?|decades?|centur(?:y|ies)", "month": r"mois|months?",
+          "week": r"semaines?|weeks?", "day": r"jours?|journees?|days?", "hour": r"heures?|hours?",
+          "minute": r"minutes?"}
+
+
+def _unit(text: str) -> str | None:
+    """The time unit a value counts in ("24 ans" -> year), if any."""
+    folded = fold(text)
+    return next((u for u, words in _UNITS.items() if re.search(rf"\b(?:{words})\b", folded)), None)
+
+
+def _asked_unit(question: str) -> str | None:
+    """The time unit of "combien d'années / de jours", "how many years"."""
+    found = re.search(r"\b(?:combien\s+(?:de\s+|d')|how\s+many\s+)(\w+)", fold(question).replace("’", "'"))
+    return _unit(found.group(1)) if found else None
 
 
 def _role(sentence: Sentence, question: str) -> tuple[int, int] | None:
@@ -214,15 +254,26 @@ def _clause(sentence: Sentence, positions: list[int], reason: bool) -> tuple[int
 
 def _typed(kind: str, ranked: list[Sentence], question: str, analyzer: Analyzer, many: bool,
            weights: dict[str, float]) -> list[Piece]:
-    """The value nearest the question's words across the ranked sentences (every close one for a list)."""
+    """The value nearest the question's words across the ranked sentences (every close one for a list).
+
+    Kind "name" (a "quel <noun>" question of no known type) only takes names beside a head noun.
+    """
     scored = []
+    heads = head_words(question)
+    counted = kind in ("duration", "number") and _asked_unit(question) is not None
     for rank, sentence in enumerate(ranked):
         matches = _matches(sentence.text, question, analyzer)
         spans = _values(kind, sentence, question)
+        described = head_positions(sentence.text, heads)
+        if kind == "name":  # not an abbreviation ("M." for Monsieur)
+            spans = [s for s in spans if beside_head(s, described) and s[1] - s[0] > 2]
         # A list question is answered by an enumeration: each further value of a sentence counts for it.
         bonus = LIST_BONUS * (len(spans) - 1) if many else 0.0
         for span in spans:
-            scored.append((_near(span, matches, weights) + bonus - RANK_COST * rank, rank, span, sentence, matches))
+            # The value is described as the question asks: beside its head noun, or in its time unit.
+            head = HEAD_BONUS if beside_head(span, described) or counted else 0.0
+            scored.append((_near(span, matches, weights) + bonus + head - RANK_COST * rank, rank, span, sentence,
+                           matches))
     if not scored:
         return []
     scored.sort(key=lambda c: (-c[0], c[1], c[2]))
@@ -274,9 +325,19 @@ def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
         pieces = _typed(kind or "", ranked, question, analyzer, many, weights)
         if pieces and (shape.kind or len(pieces) > 1):
             return DirectDraft("list" if len(pieces) > 1 else "value", tuple(pieces))
+        # The asked thing is nowhere in the supporting sentences (a count never stated, a person
+        # named only by function): the answer abstains rather than quote a loosely related clause.
+        if (_must_find(shape.kind, question) and form not in ("yesno", "list")
+                and not any(_values(kind or "", s, question) for s in ranked)):
+            return DirectDraft("missing", ())
+    if kind is None and form in ("plain", "list") and head_words(question):
+        pieces = _typed("name", ranked, question, analyzer, form == "list", weights)
+        if pieces:
+            return DirectDraft("list" if len(pieces) > 1 else "value", tuple(pieces))
     best = ranked[0]
     positions = _positions(best.text, question, analyzer)
-    if len({stem for _, stem in _matches(best.text, question, analyzer)}) < CLAUSE_MATCHES:
+    needed = CROSS_MATCHES if detect_language(best.text, "fr") != detect_language(question, "fr") else CLAUSE_MATCHES
+    if len({stem for _, stem in _matches(best.text, question, analyzer)}) < needed:
         return None  # the sentence shares too little with the question to cut an answer out of it
     quoted = _quoted_words(best.text, positions) if _NAMING.search(fold(question)) else None
     if quoted is not None:

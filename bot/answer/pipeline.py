@@ -11,7 +11,7 @@ from typing import TypedDict
 
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
-from bot.answer.direct import extract
+from bot.answer.direct import MISSING, extract
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
 from bot.answer.prompting import Prompts
@@ -104,6 +104,18 @@ class Answerer:
                                          self.generator, self.prompts, self.settings.retrieval.max_question_chars)
         hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
         self._sync_scorer()  # the search may have moved to a newer index generation
+        return self._answer_from(question, language, standalone, hits, on_statement)
+
+    def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
+        """Answer from these passages alone, without searching: the reader as a benchmark measures it."""
+        question = check_question(question, self.settings)
+        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
+        self._sync_scorer()
+        return self._answer_from(question, language, question, hits, None)
+
+    def _answer_from(self, question: str, language: str, standalone: str, hits: tuple[Hit, ...],
+                     on_statement: Callable[[Statement, tuple[Citation, ...]], None] | None) -> Answer:
+        """Gate on support, draw the direct answer, then quote or generate, every citation verified."""
         sentences = candidate_sentences(hits)
         probabilities = self.scorer.score(standalone, hits, sentences)
         support = float(probabilities.max()) if len(probabilities) else 0.0
@@ -117,6 +129,8 @@ class Answerer:
                                    max(DIRECT_SENTENCES, self.settings.answer.max_statements), self.searcher.analyzer)
         verifier = Verifier(hits, self.searcher.analyzer, sources, standalone)
         direct = self._direct(standalone, language, chosen, verifier)
+        if direct == MISSING:  # the question asks a value the supporting sentences do not hold
+            return _answer(base, Verified("", (), ()))
         if self.generator is None:
             return _answer(base, self._extractive(chosen, language, verifier), lead="" if direct else "extractive")
         if direct is not None and on_statement is not None:  # the short answer first, before the model starts
@@ -133,11 +147,13 @@ class Answerer:
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
     def _direct(self, question: str, language: str, chosen, verifier: Verifier):
-        """The short answer drawn from the best sentences and verified, or None."""
+        """The short answer drawn from the best sentences and verified, None, or MISSING (abstain)."""
         draft = extract(question, chosen, self.searcher.analyzer,
                         self.scorer.idf(set(self.searcher.analyzer.stems(question))))
         if draft is None:
             return None
+        if draft.form == MISSING:
+            return MISSING
         cross = any(detect_language(p.sentence.text, default=language) != language for p in draft.pieces)
         return verifier.add_direct(draft, language, cross)
 

@@ -84,12 +84,20 @@ def names(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
+_PLACE_NOUNS = (r"aeroport|gare|palais|hotel|ambassade|base|cosmodrome|port|frontiere|usine|village|ville|capitale|"
+                r"region|province|camp|siege|parlement|place|stade|universite|ecole|musee|eglise|chateau|"
+                r"airport|station|palace|embassy|border|factory|city|capital|square|stadium|university|museum")
+_PLACE_PHRASE = re.compile(rf"\b(?:a|au|aux|en|dans|vers|depuis|at|in|to|from)\s+(?:l'|l’|la |le |les |the )?"
+                           rf"((?:{_PLACE_NOUNS})s?(?:\s+(?:de|du|des|of)\s+(?:l'|l’|la |le |the )?[\w’'-]+|"
+                           r"\s+[A-ZÀ-Ý][\w’'-]+)?)\b")
+
+
 def places(text: str) -> Iterator[tuple[int, int]]:
-    """Names introduced by a locative preposition ("au Vietnam", "à l’aéroport de Sunan")."""
+    """Names introduced by a locative preposition ("au Vietnam") and place nouns ("à l’aéroport de Sunan")."""
     folded = fold_same_length(text)
-    for start, end in names(text):
-        if _PLACE_INTRO.search(folded[max(0, start - 12):start]):
-            yield start, end
+    found = [(start, end) for start, end in names(text) if _PLACE_INTRO.search(folded[max(0, start - 12):start])]
+    found += [m.span(1) for m in _PLACE_PHRASE.finditer(folded) if not any(s <= m.start(1) < e for s, e in found)]
+    yield from sorted(found)
 
 
 # Lower-case words that go on an organisation's name ("Agence centrale de presse nord-coréenne").

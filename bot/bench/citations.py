@@ -19,7 +19,9 @@ from index.settings import PROJECT_ROOT
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl"]
+FILES = ["tests/data/questions_seeds.jsonl", "tests/data/questions_seeds_dev.jsonl",
+         "tests/data/questions_seeds_en.jsonl", "tests/data/questions_seeds_en_dev.jsonl",
+         "tests/data/questions_seeds_more.jsonl", "tests/data/questions_seeds_more_dev.jsonl"]
 
 
 def main() -> None:
@@ -40,7 +42,9 @@ def main() -> None:
     text = f"""## Citation accuracy (extractive mode, seeds/)
 
 `python -m bot.bench.citations` — the same numbers as `citebot eval FILE --extractive`.
-`questions_seeds.jsonl` is the test file; `questions_seeds_dev.jsonl` calibrated the threshold.
+`questions_seeds.jsonl`, `questions_seeds_en.jsonl` and `questions_seeds_more.jsonl` are scored by tests;
+the `_dev` files are not (`questions_seeds_dev.jsonl` calibrated the threshold). `questions_seeds_more*.jsonl`
+(issue 18): lists, why, day/date, yes/no, summaries, a disagreement, English, and tempting unanswerable questions.
 Machine: {machine()}.
 
 {head}{rows}
