@@ -9,6 +9,7 @@ llama.cpp compute the same ones, which is what the embedding tests compare.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +18,28 @@ SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = ["le", "la", "les", "de", "des", "et", "en", "un", "une", "est", "the", "of", "and", "is"]
 
 
-def _vocab() -> list[str]:
+def _vocab(words: list[str]) -> list[str]:
     """Special tokens, single characters as word starts and as continuations, then some words.
 
     llama.cpp stores WordPiece in "phantom space" form (as its convert_hf_to_gguf.py writes it):
     a piece that starts a word carries U+2581, a `##` continuation piece is bare.
     """
     chars = [chr(c) for c in [*range(33, 127), *range(0xDF, 0x100)]]  # lower case: the tokenizer lowercases
-    return SPECIAL + [f"\u2581{c}" for c in chars] + chars + [f"\u2581{w}" for w in WORDS]
+    whole = list(dict.fromkeys(w for w in [*WORDS, *words] if len(w) > 1))
+    return SPECIAL + [f"\u2581{c}" for c in chars] + chars + [f"\u2581{w}" for w in whole]
 
 
 def write_bert_gguf(path: Path, n_embd: int = 64, n_layer: int = 2, n_head: int = 4, n_ff: int = 128,
-                    n_ctx: int = 2048, seed: int = 0) -> Path:
-    """Write a BERT embedding GGUF with random weights (F32, mean pooling, non-causal attention)."""
+                    n_ctx: int = 2048, seed: int = 0, words: Sequence[str] = ()) -> Path:
+    """Write a BERT embedding GGUF with random weights (F32, mean pooling, non-causal attention).
+
+    `words` (lower case) become whole-word tokens: a benchmark gives a corpus's frequent words so
+    that a text makes about as many tokens as with a trained vocabulary.
+    """
     import gguf
 
     rng = np.random.default_rng(seed)
-    tokens = _vocab()
+    tokens = _vocab(list(words))
     n_vocab = len(tokens)
     writer = gguf.GGUFWriter(str(path), "bert")
     writer.add_name("citebot-random-bert")
