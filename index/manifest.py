@@ -4,7 +4,9 @@ A manifest is a flat dict stored with each generation (the embedded store writes
 manifest.json): the format version, the settings that shape the index (index_identity), the
 vector dimension and the article and chunk counts. Stores may add keys of their own.
 The passage engine is recorded too (embed_engine); an index is searchable with settings naming
-another engine only when both give the same vectors (known_models.vector_space).
+another engine only when both give the same vectors (known_models.vector_space). An index built
+through an embeddings server records engine "server", the model name the server was asked for,
+the prefixes and the server's host (embed_host, informative: not compared).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from index.embedding.known_models import LEGACY_ENGINE, Prefixes, prefixes_for, resolve_engine, vector_space
+from index.embedding.known_models import LEGACY_ENGINE, SERVER, Prefixes, prefixes_for, resolve_engine, vector_space
 from index.errors import IndexCorruptError, IndexMismatchError
 from index.search.analyzer import ANALYZER_VERSION
+from index.secrets import redact
 from index.settings import SearchSettings
 
 # Bumped when a generation written by this code cannot be read by older code or the reverse.
@@ -37,14 +40,23 @@ def embed_prefixes(settings: SearchSettings) -> Prefixes:
 
 
 def embed_engine(settings: SearchSettings) -> str:
-    """The engine the settings embed passages with ("auto" resolved)."""
+    """The engine the settings embed passages with ("auto" resolved; "server" when embed_url is set)."""
+    if settings.index.embed_url:
+        return SERVER
     return resolve_engine(settings.index.embed_model, settings.index.embed_engine)
 
 
 def new_manifest(settings: SearchSettings, dim: int, articles: int, chunks: int) -> dict[str, Any]:
     """The manifest of a generation about to be written with these settings."""
-    return {"format": FORMAT_VERSION, **index_identity(settings), "dim": int(dim), "articles": articles,
-            "chunks": chunks, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    manifest = {"format": FORMAT_VERSION, **index_identity(settings), "dim": int(dim), "articles": articles,
+                "chunks": chunks, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if settings.index.embed_url:
+        # Where the vectors came from, for the record only: a server may move and keep its model.
+        # The host alone: the URL's user information or query may hold a key.
+        from index.embedding.server import url_host
+
+        manifest["embed_host"] = redact(url_host(settings.index.embed_url))
+    return manifest
 
 
 def check_format(manifest: dict[str, Any], where: object) -> None:

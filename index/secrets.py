@@ -22,8 +22,8 @@ from urllib.parse import quote, unquote
 
 MASK = "***"
 # Variables whose values are credentials: citebot's own, and those its libraries read.
-SECRET_VARIABLES = ("CITEBOT_LLM_API_KEY", "DISCORD_TOKEN", "PGPASSWORD", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
-                    "OPENAI_API_KEY")
+SECRET_VARIABLES = ("CITEBOT_LLM_API_KEY", "CITEBOT_EMBED_API_KEY", "DISCORD_TOKEN", "PGPASSWORD", "HF_TOKEN",
+                    "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
 MIN_SECRET_CHARS = 4  # a shorter "secret" would mask ordinary words in every message
 
 # scheme://userinfo@ — greedy up to the authority's last @ (a password may hold an unencoded @).

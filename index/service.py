@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 from index.builder import update_index
 from index.embedding.base import Embedder
-from index.embedding.factory import open_embedder
+from index.embedding.factory import embedder_for
 from index.errors import IndexLockedError, IndexMissingError, LiveGenerationLost
 from index.progress import Progress
 from index.records import display_path
@@ -25,10 +25,7 @@ def open_searcher(settings: SearchSettings, progress: Progress | None = None,
     IndexCorruptError that asks for `citebot index` (which recovers the newest complete generation).
     """
     index_store = open_store(settings)
-    embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
-                                         query_prefix=settings.index.query_prefix,
-                                         passage_prefix=settings.index.passage_prefix,
-                                         engine=settings.index.embed_engine)
+    embedder = embedder or embedder_for(settings.index)
     try:
         return Searcher.open(settings, embedder, index_store)
     except (IndexMissingError, LiveGenerationLost):

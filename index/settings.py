@@ -41,6 +41,13 @@ def _not_blank(value: Any) -> Any:
     return value
 
 
+def _embed_url(value: Any) -> Any:
+    # Refused here, not at the first batch: a typo must not cost the wait of a whole corpus load.
+    if isinstance(value, str) and value.strip() and not value.strip().startswith(("http://", "https://")):
+        raise ValueError("must be empty (a local engine) or an http(s):// URL of an embeddings server")
+    return value.strip() if isinstance(value, str) else value
+
+
 def _store_url(value: Any) -> Any:
     # A typo here would otherwise surface as a connection error; the message never shows the password.
     if isinstance(value, str) and value.strip() and not value.startswith(("postgresql://", "postgres://")):
@@ -70,7 +77,15 @@ class IndexSettings(Section):
     embed_model: Text = DEFAULT_EMBED_MODEL
     # Which engine embeds passages when indexing: auto is openvino for the bundled e5, else
     # sentence-transformers (index/embedding/known_models.py, resolve_engine).
-    embed_engine: Literal["auto", "openvino", "sentence-transformers"] = "auto"
+    # llama.cpp runs a .gguf embedding model in-process (auto picks it for a .gguf path).
+    embed_engine: Literal["auto", "openvino", "sentence-transformers", "llama.cpp"] = "auto"
+    # An OpenAI-compatible /v1/embeddings server instead of a local engine (index/embedding/server.py);
+    # its key only from CITEBOT_EMBED_API_KEY. The model name sent is embed_model.
+    embed_url: Annotated[str, BeforeValidator(_embed_url)] = ""
+    embed_concurrency: Int = Field(1, ge=1, le=64)  # batches in flight at once
+    embed_connect_timeout: Float = Field(10.0, gt=0, le=600)  # seconds
+    embed_read_timeout: Float = Field(120.0, gt=0, le=3600)  # seconds for one batch's answer
+    embed_retries: Int = Field(4, ge=0, le=20)  # further tries of a batch after 429/5xx or a connection fault
     query_prefix: Prefix | None = None  # None: the prefix the model is known to need (index/embedding/known_models.py)
     passage_prefix: Prefix | None = None
     # About one or two paragraphs (≈250 e5 tokens): a whole PIAF context, a third of a news article.

@@ -7,7 +7,9 @@ one must be added to SECRET_SETTINGS):
 
     model.llm_url        --llm-url, CITEBOT_LLM_URL, [model] llm_url
     index.store          --store, CITEBOT_STORE, [index] store
+    index.embed_url      --embed-url, CITEBOT_EMBED_URL, [index] embed_url
     CITEBOT_LLM_API_KEY  environment only (a flag or a file entry is refused without echo)
+    CITEBOT_EMBED_API_KEY environment only
     DISCORD_TOKEN        environment only
 """
 
@@ -36,8 +38,9 @@ QUESTION = "Par quel moyen de transport Kim Jong-un est-il venu en Russie ?"
 SECRET_SETTINGS = {  # setting → (section, flag, environment variable)
     "llm_url": ("model", "--llm-url", "CITEBOT_LLM_URL"),
     "store": ("index", "--store", "CITEBOT_STORE"),
+    "embed_url": ("index", "--embed-url", "CITEBOT_EMBED_URL"),
 }
-SECRET_VARIABLES = ("CITEBOT_LLM_API_KEY", "DISCORD_TOKEN")
+SECRET_VARIABLES = ("CITEBOT_LLM_API_KEY", "CITEBOT_EMBED_API_KEY", "DISCORD_TOKEN")
 SOURCES = ("flag", "environment", "file")
 
 
@@ -82,6 +85,7 @@ REFUSED = [
     ("llm_url", f"http://admin:{quote('p@ss/' + SECRET, safe='')}@127.0.0.1:9/v1"),  # percent-encoded
     ("store", f"mysql://admin:{SECRET}@127.0.0.1:9/db"),           # not PostgreSQL: refused
     ("store", f"Postgres://127.0.0.1:9/db?sslpassword={SECRET}"),  # a scheme in capitals: refused
+    ("embed_url", f"grpc://admin:{SECRET}@127.0.0.1:9/v1"),       # not http: refused
 ]
 
 
@@ -120,6 +124,23 @@ def test_a_model_server_url_with_a_key_parameter_is_named_without_it(source, tmp
                       obj={"embedder": embedder}, home=seeds_settings.index.home)
     line = assert_never_shown(result)
     assert "the model server at http://127.0.0.1" in line and "api_key=***" in line
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_an_embeddings_server_url_with_a_key_is_named_without_it(source, tmp_path):
+    for url in (f"http://127.0.0.1:{dead_port()}/v1?api_key={SECRET}", f"http://u:{SECRET}@127.0.0.1:{dead_port()}/v1"):
+        result = run_with("embed_url", url, source, tmp_path, "index", env={"CITEBOT_EMBED_RETRIES": "0"})
+        line = assert_never_shown(result)
+        assert "the embeddings server http://" in line and "127.0.0.1" in line
+    assert not (tmp_path / "home" / "CURRENT").exists()  # nothing published
+
+
+def test_the_embed_api_key_repeated_by_the_server_is_masked(tmp_path):
+    with echoing_server() as root:
+        result = CliRunner().invoke(cli, ["index", "--quiet", "--home", str(tmp_path / "home"), "--embed-url",
+                                          root + "/v1"], env={"CITEBOT_EMBED_API_KEY": f"sk-{SECRET}"})
+    line = assert_never_shown(result)
+    assert "HTTP 400" in line and "***" in line
 
 
 # --- keys read from the environment only ---

@@ -52,7 +52,8 @@ def cli() -> None:
 @cli.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
-@setting("--embed-model", help="sentence-transformers model name or path.")
+@setting("--embed-model", help="Embedding model: a sentence-transformers name or path, a .gguf file (llama.cpp), "
+                               "or the model an --embed-url server is asked for.")
 @json_option("Print one JSON report.")
 @common_options
 def index_command(settings: Settings, progress: Progress, paths, rebuild, as_json):

