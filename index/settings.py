@@ -81,6 +81,10 @@ class IndexSettings(Section):
     max_article_mb: Float = Field(5.0, gt=0, le=1000)
     # Empty: the embedded store in `home`; else a PostgreSQL URL (index/pg_store.py).
     store: Annotated[str, BeforeValidator(_store_url)] = ""
+    # --watch (index/watch.py): seconds without a new change that close a batch of changes, and
+    # seconds between full rescans (0: only on changes; for file systems that report none).
+    watch_debounce: Float = Field(0.5, gt=0, le=60)
+    watch_rescan: Float = Field(0.0, ge=0, le=86_400)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:
