@@ -101,6 +101,10 @@ class IndexSettings(Section):
     # limit). Searches take 30-50 ms at 100k chunks on 2 cores; a cold cache or 10M chunks more.
     # The indexer's own queries (COPY, index builds) are not bounded.
     store_timeout: Float = Field(30.0, ge=0, le=3600)
+    # --watch (index/watch.py): seconds without a new change that close a batch of changes, and
+    # seconds between full rescans (0: only on changes; for file systems that report none).
+    watch_debounce: Float = Field(0.5, gt=0, le=60)
+    watch_rescan: Float = Field(0.0, ge=0, le=86_400)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Self:

@@ -52,15 +52,24 @@ def cli() -> None:
 @cli.command("index")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
+@click.option("--watch", is_flag=True, help="Keep indexing: re-index whenever files in PATHS are added, "
+                                            "changed or deleted (one line per run; Ctrl-C stops).")
 @setting("--embed-model", help="Embedding model: a sentence-transformers name or path, a .gguf file (llama.cpp), "
                                "or the model an --embed-url server is asked for.")
 @json_option("Print one JSON report.")
 @common_options
-def index_command(settings: Settings, progress: Progress, paths, rebuild, as_json):
+def index_command(settings: Settings, progress: Progress, paths, rebuild, watch, as_json):
     """Index articles (.txt, .md, .html) from PATHS (default: seeds/)."""
     from bot.cli.render import index_report
     from index.builder import build_index
 
+    if watch:
+        if rebuild or as_json:
+            raise click.UsageError("--watch excludes --rebuild and --json")
+        from bot.cli.watching import watch_command
+
+        watch_command(settings, list(paths), injected("embedder"))
+        return
     report = build_index(settings, list(paths) or settings.index.corpus_paths, rebuild=rebuild,
                          embedder=injected("embedder"), progress=progress)
     for warning in report.warnings:
