@@ -85,20 +85,47 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress,
     return plan
 
 
+def _plan_web(plan: _Plan, urls: list[str], old: dict[str, str], settings: SearchSettings,
+              progress: Progress) -> None:
+    """Add the articles of `urls` (pages and feeds, fetched conditionally) to the plan."""
+    from index.web.cache import WebCache
+    from index.web.fetch import Limits
+    from index.web.pages import gather, web_article
+
+    with progress.spinner(f"fetching {len(urls)} URL{'s' * (len(urls) > 1)}"):
+        got = gather(urls, WebCache(settings.index.home), Limits(max_bytes=settings.index.max_article_bytes))
+    plan.skipped += got.skipped
+    plan.warnings += got.warnings
+    for page in got.pages:
+        if old.get(page.url) == page.content_hash:
+            plan.unchanged.append(page.url)
+            continue
+        try:
+            article = web_article(page)
+        except SkipFile as exc:
+            plan.skipped.append(Skipped(page.url, str(exc)))
+            continue
+        plan.updated += page.url in old
+        plan.articles.append(article)
+    kept = set(plan.unchanged) | {a.path for a in plan.articles}
+    plan.removed = [path for path in plan.removed if path not in kept]
+
+
 def build_index(settings: SearchSettings, paths: list[Path], rebuild: bool = False,
                 embedder: Embedder | None = None, progress: Progress | None = None,
-                wait: bool = False) -> IndexReport:
-    """Bring the index of settings.index.home in line with the articles under `paths`.
+                wait: bool = False, urls: list[str] | None = None) -> IndexReport:
+    """Bring the index of settings.index.home in line with the articles under `paths` and at `urls`.
 
     IndexLockedError when another update holds the lock, unless `wait` (then it waits for it).
     """
     index_store = open_store(settings, create=True)
     with index_store.lock(wait=wait):
-        return update_index(index_store, settings, paths, rebuild, embedder, progress)
+        return update_index(index_store, settings, paths, rebuild, embedder, progress, urls)
 
 
 def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[Path], rebuild: bool = False,
-                 embedder: Embedder | None = None, progress: Progress | None = None) -> IndexReport:
+                 embedder: Embedder | None = None, progress: Progress | None = None,
+                 urls: list[str] | None = None) -> IndexReport:
     """build_index for a caller that already holds the store's lock (see index/service.py)."""
     started = time.perf_counter()
     progress = progress or Progress(enabled=False)
@@ -108,10 +135,14 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
     if old is not None:
         check_compatible(old.manifest, settings)
     max_bytes = settings.index.max_article_bytes
-    plan = _plan(paths, old.article_hashes() if old else {}, progress, max_bytes)
+    hashes = old.article_hashes() if old else {}
+    plan = _plan(paths, hashes, progress, max_bytes)
+    if urls:
+        _plan_web(plan, urls, hashes, settings, progress)
     if not (plan.articles or plan.unchanged) and _holds_articles(index_store, old, damage):
-        # A mistyped or unmounted folder must not empty the index.
-        raise InputError(f"no articles found in {', '.join(str(p) for p in paths)}; the index is unchanged")
+        # A mistyped or unmounted folder, or a site that is down, must not empty the index.
+        where = ", ".join([str(p) for p in paths] + list(urls or []))
+        raise InputError(f"no articles found in {where}; the index is unchanged")
     if recovered:
         plan.warnings.insert(0, recovered)
     if damage:

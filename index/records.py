@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 
 def display_path(path: str) -> str:
-    """The article path as users type it: relative to the working directory when inside it."""
+    """The article path as users type it: relative to the working directory when inside it; a URL as is."""
+    if "://" in path:
+        return path
     try:
         rel = os.path.relpath(path)
     except ValueError:
@@ -52,6 +54,11 @@ class Chunk:
         """The article path as shown to users (relative to the working directory when under it)."""
         return display_path(self.path)
 
+    @property
+    def url(self) -> str | None:
+        """The article's URL when it came from the web, else None."""
+        return self.path if "://" in self.path else None
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -64,7 +71,7 @@ class Hit:
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
         c = self.chunk
-        return {"rank": self.rank, "source": c.source, "title": c.title, "start": c.start,
+        return {"rank": self.rank, "source": c.source, "url": c.url, "title": c.title, "start": c.start,
                 "end": c.end, "text": c.text, "score": round(self.score, 4)}
 
 

@@ -124,7 +124,8 @@ class Answerer:
         if support < self.threshold:
             return _answer(base, Verified("", (), ()))
         # Each cited file is read once per answer, however many verifications cite it.
-        sources = SourceFiles(self.searcher.reader.article, self.settings.index.max_article_bytes)
+        sources = SourceFiles(self.searcher.reader.article, self.settings.index.max_article_bytes,
+                              self.settings.index.home)
         chosen = extractive.select(sentences, probabilities, self.threshold,
                                    max(DIRECT_SENTENCES, self.settings.answer.max_statements), self.searcher.analyzer)
         verifier = Verifier(hits, self.searcher.analyzer, sources, standalone)

@@ -69,11 +69,16 @@ class Citation:
         """The article path as shown to users: the same rule as Chunk.source."""
         return display_path(self.path)
 
+    @property
+    def url(self) -> str | None:
+        """The article's URL when it came from the web (the quote is then checked against the page as indexed)."""
+        return self.path if "://" in self.path else None
+
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
         whole = self.sentence or self.quote
         start = self.sentence_start if self.sentence else self.start
-        return {"n": self.n, "source": self.source, "title": self.title, "start": self.start,
+        return {"n": self.n, "source": self.source, "url": self.url, "title": self.title, "start": self.start,
                 "end": self.end, "quote": self.quote, "encoding": self.encoding,
                 "sentence": {"start": start, "end": start + len(whole), "text": whole}}
 

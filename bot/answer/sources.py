@@ -67,8 +67,9 @@ class SourceFiles:
     """
 
     def __init__(self, article: Callable[[str], Article | None],
-                 max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, home: Path | None = None) -> None:
         self._article = article
+        self._home = home  # the index home, whose web cache holds the pages of web articles
         self._max_bytes = max_bytes
         self._files: dict[str, _Source] = {}
         self._stale: dict[str, None] = {}  # ordered set
@@ -82,6 +83,8 @@ class SourceFiles:
         record = self._article(path)
         if record is None:
             return _Source(None, "", True, "is no longer in the index")
+        if "://" in path:
+            return self._load_page(path, record)
         try:
             raw = read_article_bytes(Path(path), self._max_bytes)
         except SkipFile as exc:
@@ -89,6 +92,21 @@ class SourceFiles:
         changed = content_hash(raw) != record.sha256
         try:
             return _Source(read_source(path, record.encoding, raw, self._max_bytes), record.encoding, changed)
+        except SkipFile as exc:
+            return _Source(None, record.encoding, changed, f"cannot be read ({exc})")
+
+    def _load_page(self, path: str, record: Article) -> _Source:
+        # A web article is checked against its page as the index home keeps it, re-extracted as the
+        # indexer extracted it: the site may have changed since, the indexed text has not.
+        from index.web.cache import WebCache
+        from index.web.pages import web_article
+
+        page = WebCache(self._home).get(path) if self._home is not None else None
+        if page is None:
+            return _Source(None, record.encoding, True, "is no longer in the web cache")
+        changed = page.content_hash != record.sha256
+        try:
+            return _Source(web_article(page).text, record.encoding, changed)
         except SkipFile as exc:
             return _Source(None, record.encoding, changed, f"cannot be read ({exc})")
 

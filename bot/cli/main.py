@@ -50,28 +50,39 @@ def cli() -> None:
 
 
 @cli.command("index")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, type=str)
+@click.option("--urls", "url_file", type=click.Path(path_type=Path),
+              help="A file listing article or feed URLs, one a line (# starts a comment).")
 @click.option("--rebuild", is_flag=True, help="Discard the existing index and build from scratch.")
-@click.option("--watch", is_flag=True, help="Keep indexing: re-index whenever files in PATHS are added, "
+@click.option("--watch", is_flag=True, help="Keep indexing: re-index whenever files in SOURCES are added, "
                                             "changed or deleted (one line per run; Ctrl-C stops).")
 @setting("--embed-model", help="Embedding model: a sentence-transformers name or path, a .gguf file (llama.cpp), "
                                "or the model an --embed-url server is asked for.")
 @json_option("Print one JSON report.")
 @common_options
-def index_command(settings: Settings, progress: Progress, paths, rebuild, watch, as_json):
-    """Index articles (.txt, .md, .html) from PATHS (default: seeds/)."""
+def index_command(settings: Settings, progress: Progress, sources, url_file, rebuild, watch, as_json):
+    """Index articles (.txt, .md, .html) from files and folders, and web pages and RSS/Atom feeds from URLs.
+
+    SOURCES are paths and http(s) URLs (default: seeds/). The index holds what they name now:
+    articles no longer there, in a folder or a feed, leave it.
+    """
     from bot.cli.render import index_report
     from index.builder import build_index
+    from index.web.pages import is_url, read_url_list
 
+    urls = [s for s in sources if is_url(s)] + (read_url_list(url_file) if url_file else [])
+    paths = [Path(s) for s in sources if not is_url(s)]
     if watch:
-        if rebuild or as_json:
-            raise click.UsageError("--watch excludes --rebuild and --json")
+        if rebuild or as_json or urls:
+            raise click.UsageError("--watch excludes --rebuild, --json and URLs")
         from bot.cli.watching import watch_command
 
-        watch_command(settings, list(paths), injected("embedder"))
+        watch_command(settings, paths, injected("embedder"))
         return
-    report = build_index(settings, list(paths) or settings.index.corpus_paths, rebuild=rebuild,
-                         embedder=injected("embedder"), progress=progress)
+    if url_file and not urls and not paths:
+        raise InputError(f"the URL list {url_file} lists no URL")
+    report = build_index(settings, paths or ([] if urls else settings.index.corpus_paths), rebuild=rebuild,
+                         embedder=injected("embedder"), progress=progress, urls=urls)
     for warning in report.warnings:
         note(f"warning: {warning}")
     if as_json:
