@@ -88,15 +88,21 @@ class DirectDraft:
 
 
 MISSING = "missing"
-# Value types a question must find to be answered: a date only when the day is asked ("Quand…?" may
-# be answered "il y a un quart de siècle"), a place never (names differ across languages).
-MUST_FIND = frozenset({"number", "money", "duration", "person", "organisation", "vehicle"})
+# Value types a question must find to be answered: a person or an organisation only when its name is
+# asked ("Qui a suivi le sommet ?" may be answered "de nombreux journalistes"), a date only when the
+# day is asked ("Quand…?" may be answered "il y a un quart de siècle"), a place never (names differ
+# across languages).
+MUST_FIND = frozenset({"number", "money", "duration", "vehicle"})
+NAMED = frozenset({"person", "organisation"})
 _DAY_ASKED = re.compile(r"\b(quel(le)? (jour|date)|(what|which) (day|date)|a quelle date)\b")
+_NAME_ASKED = re.compile(r"\b(nom|noms|name|names|named|called|s'appelle|appelle-t-il|appelle-t-elle)\b")
 
 
 def _must_find(kind: str | None, question: str) -> bool:
-    """Whether the question asks a value that must be found ("when" may be answered "24 years ago")."""
-    return kind in MUST_FIND or (kind == "date" and bool(_DAY_ASKED.search(fold(question))))
+    """Whether the question asks a value that must be found in the sentences to be answered."""
+    folded = fold(question)
+    return (kind in MUST_FIND or (kind == "date" and bool(_DAY_ASKED.search(folded)))
+            or (kind in NAMED and bool(_NAME_ASKED.search(folded))))
 
 
 def question_form(question: str) -> str:
