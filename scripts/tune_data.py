@@ -32,9 +32,9 @@ from bot.answer.records import Sentence
 from bot.bench.piaf import load_piaf
 from bot.llm.llama import LlamaCppGenerator
 from bot.settings import Settings
-from index.analyzer import Analyzer
+from index.articles.text import sentence_spans
+from index.search.analyzer import Analyzer
 from index.settings import PROJECT_ROOT
-from index.text import sentence_spans
 
 _CLAUSE = re.compile(r"[,;:()]\s*|\s+[–—-]\s+")
 _FORBIDDEN = re.compile(r"[\[\]…\x00-\x1F\x7F\"]")

@@ -4,9 +4,10 @@ import json
 
 import pytest
 
-from bot.answer.direct import extract, question_form
+from bot.answer.direct import extract
 from bot.answer.evaluate import has_key, load_questions, run_eval
 from bot.answer.phrasing import translate
+from bot.answer.question import Question, question_form
 from bot.answer.records import Sentence
 from bot.answer.sources import read_source
 from bot.answer.spans import mentioned, skeleton, typed_spans
@@ -23,7 +24,7 @@ def _sentence(text: str) -> Sentence:
 
 
 def _direct(question: str, *texts: str):
-    return extract(question, [_sentence(t) for t in texts], ANALYZER)
+    return extract(Question.build(question, ANALYZER), [_sentence(t) for t in texts], ANALYZER)
 
 
 def test_a_date_question_gets_the_date_not_the_sentence():

@@ -6,6 +6,7 @@ import pytest
 
 from bot.answer.evaluate import load_questions, run_eval
 from bot.answer.language import message
+from bot.answer.question import Question
 from bot.answer.support import DENSE_SENTENCES, SupportScorer, candidate_sentences
 
 from conftest import DATA
@@ -80,7 +81,7 @@ def test_a_french_question_embeds_only_the_pre_ranked_best_sentences_an_english_
         hits = extractive_answerer.searcher.search(question, 5).hits
         sentences = candidate_sentences(hits)
         counting.passages = 0
-        scorer.score(question, hits, sentences)
+        scorer.score(Question.build(question, scorer.analyzer), hits, sentences)
         english = question.startswith("How")
         assert len(sentences) > DENSE_SENTENCES
         assert counting.passages == (len(sentences) if english else DENSE_SENTENCES), question
@@ -95,6 +96,7 @@ def test_english_questions_are_scored_by_the_cross_language_model(extractive_ans
     # Silencing the cross-language model's weights changes the English supports, the first model's does not.
     flat_cross = dataclasses.replace(shipped, cross=dataclasses.replace(shipped.cross, weights={}))
     flat_main = dataclasses.replace(shipped, weights={})
-    base = _scorer(extractive_answerer, embedder).score(question, hits, sentences)
-    assert (_scorer(extractive_answerer, embedder, flat_main).score(question, hits, sentences) == base).all()
-    assert (_scorer(extractive_answerer, embedder, flat_cross).score(question, hits, sentences) != base).any()
+    asked = Question.build(question, extractive_answerer.searcher.analyzer)
+    base = _scorer(extractive_answerer, embedder).score(asked, hits, sentences)
+    assert (_scorer(extractive_answerer, embedder, flat_main).score(asked, hits, sentences) == base).all()
+    assert (_scorer(extractive_answerer, embedder, flat_cross).score(asked, hits, sentences) != base).any()

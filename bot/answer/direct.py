@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer.answer_type import ANSWER_PATTERNS, QuestionShape, analyse
+from bot.answer.answer_type import ANSWER_PATTERNS, QuestionShape
 from bot.answer.heads import beside_head, head_positions, head_words
-from bot.answer.language import detect_language
+from bot.answer.question import Question
 from bot.answer.records import Sentence
 from bot.answer.spans import fold_same_length, mentioned, places, skeleton, typed_spans
 from index.articles.text import fold
@@ -38,27 +38,17 @@ HEAD_BONUS = 1.5       # a value beside the question's head noun ("l'agence spat
 LIST_BONUS = 0.75
 RANK_COST = 0.75       # a value in the next-best sentence needs this many more question words nearby
 _DELIMITERS = re.compile(r"[,;:()—–]|\s-\s")
-_LIST_QUESTION = re.compile(r"^\W*(?:et\s+)?(?:quels|quelles|lesquels|lesquelles|qui sont)\b|"
-                            r"^\W*(?:and\s+)?(?:which|what)\s+(?:\w+\s+)?(?!(?:is|was|does|has)\b)\w{3,}s\b|"
-                            r"\b(?:list|liste|enumere)", re.I)
-_WHY = re.compile(r"^\W*(?:et\s+)?(?:pourquoi|pour quelle raison|why|for what reason)\b", re.I)
 _REASON = re.compile(r"\b(?:parce qu|car |pour |afin d|en raison d|grace a|a cause d|because|due to|"
                      r"in order to|so that|to )")
-_YES_NO = re.compile(r"^\W*(?:et\s+)?(?:est-ce qu|est-il|est-elle|a-t-il|a-t-elle|ont-ils|"
-                     r"(?:is|are|was|were|did|does|do|has|have|had|can|could|will|would)\s)", re.I)
-_INVERTED = re.compile(r"\w-(?:t-)?(?:il|elle|ils|elles|on)\b", re.I)
 _NEGATION = re.compile(r"\b(?:ne|n')\b.*\b(?:pas|jamais|plus|aucun\w*|rien)\b|\b(?:not|never|no|n't)\b")
 _HEDGE = re.compile(r"\b(?:espere\w*|pourrai\w*|devrai\w*|prevoi\w*|possible|envisag\w*|projet\w*|souhait\w*|"
                     r"hope\w*|could|would|should|might|plan\w*|expect\w*|possible)\b")
 # "Comment X a-t-il qualifié…", "how did X describe…": the answer is the article's quoted words.
 _NAMING = re.compile(r"\b(?:qualifi|decri|appel|surnom|nomm|describ|call|label)\w*")
 _QUOTED = re.compile(r"[«“\"]\s*([^«»“”\"]{2,80}?)\s*[»”\"]")
-_WH = re.compile(r"\b(?:qui|que|quoi|qu'|quand|ou|comment|combien|pourquoi|quel\w*|lequel\w*|laquelle|"
-                 r"who|whom|whose|what|when|where|which|how|why)\b")
 _PEOPLE = re.compile(r"\b(?:responsables|ministres|dirigeants|personnes|personnalites|membres|participants|"
                      r"officiels|conseillers|leaders|officials|ministers|people|members|participants|advisers)\b")
 _DATE_CUE = re.compile(r"\b(?:which|what|on which) (?:day|date|month|year)\b", re.I)
-_SUMMARY = re.compile(r"^\W*(?:resume\w*|summari[sz]e|que disent les articles|what do the articles say)", re.I)
 _TOKEN = re.compile(r"[\w’'-]+")
 
 
@@ -103,19 +93,6 @@ def _must_find(kind: str | None, question: str) -> bool:
     folded = fold(question)
     return (kind in MUST_FIND or (kind == "date" and bool(_DAY_ASKED.search(folded)))
             or (kind in NAMED and bool(_NAME_ASKED.search(folded))))
-
-
-def question_form(question: str) -> str:
-    """'list', 'why', 'yesno', 'summary' or 'plain': how the answer is shaped."""
-    if _SUMMARY.search(fold(question)):
-        return "summary"
-    if _WHY.search(fold(question)):
-        return "why"
-    if _LIST_QUESTION.search(question):
-        return "list"
-    if not _WH.search(fold(question)) and (_YES_NO.search(question) or _INVERTED.search(question)):
-        return "yesno"
-    return "plain"
 
 
 def _matches(text: str, question: str, analyzer: Analyzer) -> list[tuple[int, str]]:
@@ -300,7 +277,7 @@ def _typed(kind: str, ranked: list[Sentence], question: str, analyzer: Analyzer,
     return pieces
 
 
-def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
+def extract(asked: Question, ranked: list[Sentence], analyzer: Analyzer,
             idf: dict[str, float] | None = None) -> DirectDraft | None:
     """The direct answer drawn from sentences in support order (best first); None when none answers.
 
@@ -311,8 +288,7 @@ def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
         return None
     top = max((idf or {}).values(), default=0.0)
     weights = {stem: w / top for stem, w in (idf or {}).items()} if top > 0 else {}
-    shape = analyse(question)
-    form = question_form(question)
+    question, shape, form = asked.standalone, asked.shape, asked.form
     if shape.kind == "role" and re.search(r"['’]s\b", question):  # "Who is Putin's adviser?" asks for a person
         shape = QuestionShape("person", shape.wh_words)
     elif shape.kind is None and _DATE_CUE.search(question):
@@ -342,7 +318,7 @@ def extract(question: str, ranked: list[Sentence], analyzer: Analyzer,
             return DirectDraft("list" if len(pieces) > 1 else "value", tuple(pieces))
     best = ranked[0]
     positions = _positions(best.text, question, analyzer)
-    needed = CROSS_MATCHES if detect_language(best.text, "fr") != detect_language(question, "fr") else CLAUSE_MATCHES
+    needed = CROSS_MATCHES if asked.other_language(best.text) else CLAUSE_MATCHES
     if len({stem for _, stem in _matches(best.text, question, analyzer)}) < needed:
         return None  # the sentence shares too little with the question to cut an answer out of it
     quoted = _quoted_words(best.text, positions) if _NAMING.search(fold(question)) else None

@@ -11,6 +11,7 @@ from bot.answer.grammar import MAX_TEXT, answer_grammar
 from bot.answer.injection import is_instruction
 from bot.answer.language import NAMES
 from bot.answer.prompting import Prompts, passages_block
+from bot.answer.question import Question
 from bot.answer.records import DraftCitation, DraftStatement, Sentence
 from bot.llm.base import Generator
 from bot.settings import Settings
@@ -29,7 +30,7 @@ _ENDS = (".", "!", "?", "»", "”", '"', ")")
 _TAIL = re.compile(r"(?:(?<=[a-zà-ÿ0-9]{2}[.!?])|(?<=[»”]))\s+(\S+\s?){1,2}$")
 
 
-def answer_messages(prompts: Prompts, question: str, language: str, sentences: list[Sentence],
+def answer_messages(prompts: Prompts, question: Question, sentences: list[Sentence],
                     hits: tuple[Hit, ...], settings: Settings) -> list[dict]:
     """The chat messages that ask the model to answer from the numbered sentences."""
     # A title is the article's first line: it passes the injection filter like any sentence.
@@ -37,14 +38,14 @@ def answer_messages(prompts: Prompts, question: str, language: str, sentences: l
               for n, h in enumerate(hits, 1)}
     return [
         {"role": "system", "content": prompts.render(
-            "answer_system", language=NAMES.get(language, "the question's language"),
+            "answer_system", language=NAMES.get(question.language, "the question's language"),
             max_statements=settings.answer.max_statements)},
         {"role": "user", "content": prompts.render("answer_user", passages=passages_block(sentences, titles),
-                                                   question=question)},
+                                                   question=question.standalone)},
     ]
 
 
-def fit_to_context(generator: Generator, prompts: Prompts, question: str, language: str,
+def fit_to_context(generator: Generator, prompts: Prompts, question: Question,
                    sentences: list[Sentence], hits: tuple[Hit, ...],
                    settings: Settings) -> tuple[list[dict], list[Sentence]]:
     """Drop the lowest-ranked passages (then the last sentences) until prompt and answer fit.
@@ -54,7 +55,7 @@ def fit_to_context(generator: Generator, prompts: Prompts, question: str, langua
     budget = generator.n_ctx - settings.model.max_tokens
     kept = list(sentences)
     while True:
-        messages = answer_messages(prompts, question, language, kept, hits, settings)
+        messages = answer_messages(prompts, question, kept, hits, settings)
         if generator.chat_tokens(messages) <= budget or not kept:
             return messages, kept
         passages = {s.passage for s in kept}

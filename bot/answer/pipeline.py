@@ -15,7 +15,8 @@ from bot.answer.direct import MISSING, extract
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
 from bot.answer.prompting import Prompts
-from bot.answer.records import Answer, Citation, Statement
+from bot.answer.question import Evidence, Question
+from bot.answer.records import Answer, Citation, Sentence, Statement
 from bot.answer.sources import SourceFiles
 from bot.answer.support import SupportModel, SupportScorer, candidate_sentences, top_sentences
 from bot.answer.verify import Verified, Verifier
@@ -98,79 +99,82 @@ class Answerer:
         verified and grounded, with every citation numbered so far (the statement's own are
         `statement.citations`), before the model writes the next one.
         """
-        question = check_question(question, self.settings)
-        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
-        standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
+        text = check_question(question, self.settings)
+        language = detect_language(text, default=self._default_language)
+        standalone = standalone_question(text, history or [], self.searcher.analyzer, language,
                                          self.generator, self.prompts, self.settings.retrieval.max_question_chars)
-        hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
+        asked = Question.build(text, self.searcher.analyzer, standalone, language, self._default_language)
+        hits = self.searcher.search(asked.standalone, self.settings.retrieval.k).hits
         self._sync_scorer()  # the search may have moved to a newer index generation
-        return self._answer_from(question, language, standalone, hits, on_statement)
+        return self._answer_from(asked, hits, on_statement)
 
     def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         """Answer from these passages alone, without searching: the reader as a benchmark measures it."""
-        question = check_question(question, self.settings)
-        language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
+        text = check_question(question, self.settings)
         self._sync_scorer()
-        return self._answer_from(question, language, question, hits, None)
+        asked = Question.build(text, self.searcher.analyzer, default_language=self._default_language)
+        return self._answer_from(asked, hits, None)
 
-    def _answer_from(self, question: str, language: str, standalone: str, hits: tuple[Hit, ...],
+    @property
+    def _default_language(self) -> str:
+        # A question of names alone ("Poutine ? Kim ?") is taken to be in the corpus's language.
+        return "en" if self.settings.index.language == "english" else "fr"
+
+    def _answer_from(self, asked: Question, hits: tuple[Hit, ...],
                      on_statement: Callable[[Statement, tuple[Citation, ...]], None] | None) -> Answer:
         """Gate on support, draw the direct answer, then quote or generate, every citation verified."""
         sentences = candidate_sentences(hits)
-        probabilities = self.scorer.score(standalone, hits, sentences)
-        support = float(probabilities.max()) if len(probabilities) else 0.0
-        base = _Common(question=question, mode=self.mode, language=language, hits=hits,
-                       standalone=standalone, support=support)
-        if support < self.threshold:
+        evidence = Evidence(hits, tuple(sentences), self.scorer.score(asked, hits, sentences))
+        base = _Common(question=asked.text, mode=self.mode, language=asked.language, hits=hits,
+                       standalone=asked.standalone, support=evidence.support)
+        if evidence.support < self.threshold:
             return _answer(base, Verified("", (), ()))
         # Each cited file is read once per answer, however many verifications cite it.
         sources = SourceFiles(self.searcher.reader.article, self.settings.index.max_article_bytes,
                               self.settings.index.home)
-        chosen = extractive.select(sentences, probabilities, self.threshold,
+        chosen = extractive.select(sentences, evidence.probabilities, self.threshold,
                                    max(DIRECT_SENTENCES, self.settings.answer.max_statements), self.searcher.analyzer)
-        verifier = Verifier(hits, self.searcher.analyzer, sources, standalone)
-        direct = self._direct(standalone, language, chosen, verifier)
+        verifier = Verifier(hits, self.searcher.analyzer, sources, asked.standalone)
+        direct = self._direct(asked, chosen, verifier)
         if direct == MISSING:  # the question asks a value the supporting sentences do not hold
             return _answer(base, Verified("", (), ()))
         if self.generator is None:
-            return _answer(base, self._extractive(chosen, language, verifier), lead="" if direct else "extractive")
+            return _answer(base, self._extractive(chosen, asked, verifier), lead="" if direct else "extractive")
         if direct is not None and on_statement is not None:  # the short answer first, before the model starts
             on_statement(Statement(_MARKERS.sub("", direct.text).strip(), tuple(p.n for p in direct.parts)),
                          tuple(verifier.citations.values()))
-        shown = top_sentences(sentences, probabilities, self.settings.answer.max_sentences)
-        verified = self._generate(standalone, language, hits, shown, verifier, on_statement)
+        shown = top_sentences(sentences, evidence.probabilities, self.settings.answer.max_sentences)
+        verified = self._generate(asked, evidence, shown, verifier, on_statement)
         if verified is None:  # not one sentence fits the model's context window: nothing was asked
             return _answer(base, Verified("", (), (NO_ROOM,)))
         if verified.statements:
             return _answer(base, verified)
         # Nothing the model wrote survived: the direct answer or the best sentences alone, and say so.
-        fallback = self._extractive(chosen, language, verifier)
+        fallback = self._extractive(chosen, asked, verifier)
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
-    def _direct(self, question: str, language: str, chosen, verifier: Verifier):
+    def _direct(self, asked: Question, chosen: list[Sentence], verifier: Verifier):
         """The short answer drawn from the best sentences and verified, None, or MISSING (abstain)."""
-        draft = extract(question, chosen, self.searcher.analyzer,
-                        self.scorer.idf(set(self.searcher.analyzer.stems(question))))
+        draft = extract(asked, chosen, self.searcher.analyzer, self.scorer.idf(set(asked.stems)))
         if draft is None:
             return None
         if draft.form == MISSING:
             return MISSING
-        cross = any(detect_language(p.sentence.text, default=language) != language for p in draft.pieces)
-        return verifier.add_direct(draft, language, cross)
+        return verifier.add_direct(draft, asked)
 
-    def _extractive(self, chosen, language: str, verifier: Verifier) -> Verified:
+    def _extractive(self, chosen: list[Sentence], asked: Question, verifier: Verifier) -> Verified:
         """The direct answer, then the other best sentences quoted whole (all of them without a direct answer)."""
         used = {id(p.sentence) for p in verifier.direct_pieces}
         rest = [s for s in chosen[:self.settings.answer.max_statements] if id(s) not in used]
-        for draft in extractive.draft(rest, language):
+        for draft in extractive.draft(rest, asked.language):
             verifier.add(draft)
         return verifier.result()
 
-    def _generate(self, question: str, language: str, hits, sentences, verifier: Verifier,
+    def _generate(self, asked: Question, evidence: Evidence, sentences: list[Sentence], verifier: Verifier,
                   on_statement) -> Verified | None:
         """The model's verified statements; None when no sentence fits its context window."""
         assert self.generator is not None
-        messages, kept = fit_to_context(self.generator, self.prompts, question, language, sentences, hits,
+        messages, kept = fit_to_context(self.generator, self.prompts, asked, sentences, evidence.hits,
                                         self.settings)
         if not kept:
             return None

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer.answer_type import analyse, novel_match, question_entities
-from bot.answer.focus import Focus, carries, question_focus
+from bot.answer.answer_type import novel_match
+from bot.answer.focus import Focus, carries
 from bot.answer.injection import is_instruction
-from bot.answer.language import detect_language
+from bot.answer.question import Question
 from bot.answer.records import Sentence
 from index.articles.text import fold, sentence_spans
 from index.records import Hit
@@ -91,10 +91,9 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def cross_language(question: str, sentences: list[Sentence]) -> list[bool]:
+def cross_language(question: Question, sentences: list[Sentence]) -> list[bool]:
     """For each sentence, whether it is in another language than the question."""
-    language = detect_language(question, default="fr")
-    return [detect_language(s.text, default="fr") != language for s in sentences]
+    return [question.other_language(s.text) for s in sentences]
 
 
 @dataclass(frozen=True)
@@ -151,15 +150,14 @@ class SupportScorer:
         total = sum(idf.values())
         return sum(w for t, w in idf.items() if t in stems) / total if total else 0.0
 
-    def features(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence],
+    def features(self, asked: Question, hits: tuple[Hit, ...], sentences: list[Sentence],
                  embed: list[bool] | None = None, cross: list[bool] | None = None) -> list[dict[str, float]]:
         """One feature dict per sentence (FEATURES and CROSS_FEATURES); "dense" only where `embed` says."""
         if not sentences:
             return []
         embed = embed if embed is not None else [True] * len(sentences)
-        cross = cross if cross is not None else cross_language(question, sentences)
-        shape = analyse(question)
-        q_stems = set(self.analyzer.stems(question))
+        cross = cross if cross is not None else cross_language(asked, sentences)
+        question, shape, q_stems = asked.standalone, asked.shape, set(asked.stems)
         wh_stems = set(self.analyzer.stems(" ".join(shape.wh_words))) & q_stems
         idf = self.idf(q_stems)
         predicate_idf = {t: w for t, w in idf.items() if t not in wh_stems}
@@ -169,10 +167,10 @@ class SupportScorer:
         matches = [novel_match(s.text, shape.kind, question) for s in sentences]
         # A match is stronger evidence when few candidates match (a vehicle, not just any number).
         rarity = 1.0 - sum(matches) / len(matches)
-        entities = question_entities(question)
+        entities = asked.entities
         missing = {n: sum(e not in fold(h.chunk.title + " " + h.chunk.text) for e in entities)
                    for n, h in enumerate(hits, 1)}
-        focus = question_focus(question)
+        focus = asked.focus
         out = []
         previous: tuple[int, set[str], str] = (0, set(), "")
         for sentence, sim, match, other in zip(sentences, dense, matches, cross, strict=True):
@@ -232,12 +230,12 @@ class SupportScorer:
         window = set(_DIGITS.findall(" ".join((sentence.text, before, sentence.title))))
         return set(_DIGITS.findall(question)) <= window
 
-    def score(self, question: str, hits: tuple[Hit, ...], sentences: list[Sentence]) -> np.ndarray:
+    def score(self, asked: Question, hits: tuple[Hit, ...], sentences: list[Sentence]) -> np.ndarray:
         """Support probability of each sentence (zero for headings and for sentences without the focus)."""
-        cross = cross_language(question, sentences)  # language detection once per sentence
+        cross = cross_language(asked, sentences)  # language detection once per sentence
         model, prerank = self.model, self.model.prerank
         two_stage = prerank is not None and "dense" in model.weights
-        features = self.features(question, hits, sentences, embed=[c or not two_stage for c in cross], cross=cross)
+        features = self.features(asked, hits, sentences, embed=[c or not two_stage for c in cross], cross=cross)
         scored = [not (is_heading(s.text) or not f["carries_focus"]) for s, f in zip(sentences, features, strict=True)]
         out = np.zeros(len(sentences))
         for i, (f, c) in enumerate(zip(features, cross, strict=True)):
@@ -250,7 +248,7 @@ class SupportScorer:
             same = [i for i in range(len(sentences)) if scored[i] and not cross[i]]
             first = {i: prerank.probability(features[i]) for i in same}
             best = sorted(same, key=lambda i: -first[i])[:DENSE_SENTENCES]
-            dense = self._dense(question, [sentences[i].text for i in best], [True] * len(best))
+            dense = self._dense(asked.standalone, [sentences[i].text for i in best], [True] * len(best))
             for i, sim in zip(best, dense, strict=True):
                 out[i] = model.probability({**features[i], "dense": sim})
             cap = min((out[i] for i in best), default=0.0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bot.answer.direct import DirectDraft, Piece
 from bot.answer.grounding import ground
 from bot.answer.phrasing import phrase, translate
+from bot.answer.question import Question
 from bot.answer.records import AnswerPart, Citation, DirectAnswer, DraftCitation, DraftStatement, Statement
 from bot.answer.sources import SourceFiles
 from index.articles.text import normalize_for_match
@@ -89,6 +90,7 @@ class Verifier:
 
     def __init__(self, hits: tuple[Hit, ...], analyzer: Analyzer, sources: SourceFiles, question: str = "",
                  check_grounding: bool = True) -> None:
+        # `question`: the text statements are grounded against (Question.standalone in the pipeline).
         self.hits = hits
         self.analyzer = analyzer
         self.sources = sources
@@ -144,8 +146,11 @@ class Verifier:
                                            self.sources.encoding(chunk.path), whole, base if whole else -1)
         return key, AnswerPart(piece.text, self.citations[key].n, base + piece.start, base + piece.end)
 
-    def add_direct(self, draft: DirectDraft, language: str, cross: bool) -> DirectAnswer | None:
+    def add_direct(self, draft: DirectDraft, asked: Question) -> DirectAnswer | None:
         """The direct answer with its pieces checked against the file; None when a piece fails."""
+        # Pieces in another language than the question are shown with a labelled rendering.
+        language = asked.language
+        cross = any(asked.other_language(p.sentence.text) for p in draft.pieces)
         before = dict(self.citations)
         parts: list[AnswerPart] = []
         for piece in draft.pieces:

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.answer.question import Question
 from bot.answer.support import (
     CROSS_FEATURES,
     DENSE_SENTENCES,
@@ -85,7 +86,7 @@ def collect(searcher, scorer, questions, gold_paths, k, progress):
         without_gold = tuple(h for h in hits if h.chunk.path != gold)[:k]
         for variant, chosen in (("with_gold", hits[:k]), ("without_gold", without_gold)):
             sentences = candidate_sentences(chosen)
-            feats = scorer.features(question, chosen, sentences)
+            feats = scorer.features(Question.build(question, searcher.analyzer), chosen, sentences)
             for s, f in zip(sentences, feats):
                 label = s.path == gold and any(a in _norm(s.text) for a in answers)
                 rows.append((i, i % 2, variant, f, label, f["carries_focus"]))
