@@ -35,10 +35,10 @@ _FR_EN = {
 _WORDS = {
     "fr": {"value": "Réponse :", "list": "Réponse :", "clause": "Réponse :", "yes": "Oui :", "no": "Non :",
            "hedged": "Pas comme un fait établi ; les articles disent :", "points": "Les articles disent :",
-           "and": "et"},
+           "and": "et", "disagree": "Les articles divergent :"},
     "en": {"value": "Answer:", "list": "Answer:", "clause": "Answer:", "yes": "Yes:", "no": "No:",
            "hedged": "Not as an established fact; the articles say:", "points": "The articles say:",
-           "and": "and"},
+           "and": "and", "disagree": "The articles disagree:"},
 }
 
 
@@ -73,5 +73,7 @@ def phrase(form: str, parts: list[tuple[str, str, int]], language: str, cross: b
     shown = [f"{shown_part(text, rendering, language, quote)} [{n}]" for text, rendering, n in parts]
     if form == "points":
         return words["points"] + "".join(f"\n- {s}" for s in shown)
+    if form == "disagree":  # each side as its article says it
+        return f"{words['disagree']} {' ; '.join(shown) if language == 'fr' else '; '.join(shown)}"
     body = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} {words['and']} {shown[-1]}"
     return f"{words[form]} {body}"

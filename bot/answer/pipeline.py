@@ -9,9 +9,12 @@ import re
 from collections.abc import Callable
 from typing import TypedDict
 
+import numpy as np
+
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
 from bot.answer.direct import MISSING, extract
+from bot.answer.disagreement import DISAGREE, conflict
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
 from bot.answer.prompting import Prompts
@@ -135,7 +138,7 @@ class Answerer:
         chosen = extractive.select(sentences, evidence.probabilities, self.threshold,
                                    max(DIRECT_SENTENCES, self.settings.answer.max_statements), self.searcher.analyzer)
         verifier = Verifier(hits, self.searcher.analyzer, sources, asked.standalone)
-        direct = self._direct(asked, chosen, verifier)
+        direct = self._direct(asked, evidence, chosen, verifier)
         if direct == MISSING:  # the question asks a value the supporting sentences do not hold
             return _answer(base, Verified("", (), ()))
         if self.generator is None:
@@ -153,19 +156,26 @@ class Answerer:
         fallback = self._extractive(chosen, asked, verifier)
         return _answer(base, fallback, lead="fallback", rejected=verified.rejected)
 
-    def _direct(self, asked: Question, chosen: list[Sentence], verifier: Verifier):
+    def _direct(self, asked: Question, evidence: Evidence, chosen: list[Sentence], verifier: Verifier):
         """The short answer drawn from the best sentences and verified, None, or MISSING (abstain)."""
         draft = extract(asked, chosen, self.searcher.analyzer, self.scorer.idf(set(asked.stems)))
+        if draft is not None and draft.form == MISSING:
+            return MISSING
+        # Both sides when articles disagree: a side may be any sentence near the threshold, since it must
+        # also give the very thing the question names a rank or count (bot/answer/disagreement.py).
+        near = [evidence.sentences[i] for i in np.argsort(-evidence.probabilities, kind="stable")
+                if evidence.probabilities[i] >= DISAGREE_FLOOR * self.threshold]
+        draft = conflict(asked, near, self.searcher.analyzer) or draft
         if draft is None:
             return None
-        if draft.form == MISSING:
-            return MISSING
         return verifier.add_direct(draft, asked)
 
     def _extractive(self, chosen: list[Sentence], asked: Question, verifier: Verifier) -> Verified:
         """The direct answer, then the other best sentences quoted whole (all of them without a direct answer)."""
         used = {id(p.sentence) for p in verifier.direct_pieces}
         rest = [s for s in chosen[:self.settings.answer.max_statements] if id(s) not in used]
+        if verifier.direct is not None and verifier.direct.form == DISAGREE:
+            rest = []  # both sides are quoted already; a third quote would only blur them
         for draft in extractive.draft(rest, asked.language):
             verifier.add(draft)
         return verifier.result()
@@ -191,6 +201,8 @@ class Answerer:
 
 # Sentences the direct answer may draw from (a list gathers its items across them).
 DIRECT_SENTENCES = 4
+# A side of a disagreement needs this fraction of the abstention threshold (it must name the asked thing too).
+DISAGREE_FLOOR = 0.5
 _MARKERS = re.compile(r"\s*\[\d+\]")
 NO_ROOM = "no passage fits the model's context window; raise n_ctx or lower max_tokens"
 
