@@ -5,6 +5,7 @@ Secrets (DISCORD_TOKEN) never live here: they are read from the environment wher
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
@@ -86,12 +87,74 @@ class ModelSettings(Section):
         return value
 
 
+_SNOWFLAKE = re.compile(r"[1-9][0-9]{0,19}")
+
+
+def _pairs(value: Any) -> Any:
+    # The environment gives one string: "ID=TARGET" entries separated by commas.
+    if not isinstance(value, str):
+        return value
+    pairs: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        key, sep, target = entry.partition("=")
+        if not sep:
+            raise ValueError(f"{entry!r} is not ID=FOLDER or ID=postgresql://URL")
+        pairs[key.strip()] = target.strip()
+    return pairs
+
+
+def _corpora(value: Any) -> Any:
+    """Channel or server ids (numbers, as Discord's Copy ID gives them) to an index home or a store URL."""
+    if isinstance(value, list | tuple) and all(isinstance(pair, list | tuple) and len(pair) == 2 for pair in value):
+        value = dict(value)  # as model_dump gives it back
+    if not isinstance(value, Mapping):
+        return value
+    corpora: dict[int, str] = {}
+    for key, target in value.items():
+        text = str(key).strip()
+        if isinstance(key, bool) or not _SNOWFLAKE.fullmatch(text):
+            raise ValueError(f"{text!r} is not a channel or server id (a number: Discord's Copy ID)")
+        if not isinstance(target, str) or not target.strip():
+            raise ValueError(f"the corpus of {text} must be an index folder or a postgresql:// URL")
+        target = target.strip()
+        if "\0" in target or ("://" in target and not target.startswith(("postgresql://", "postgres://"))):
+            raise ValueError(f"the corpus of {text} must be an index folder or a postgresql:// URL")
+        corpora[int(text)] = target
+    return tuple(corpora.items())  # pairs, not a dict: the settings stay hashable
+
+
+def _names(value: Any) -> Any:
+    # The environment gives one string: role names or ids separated by commas.
+    if isinstance(value, str):
+        value = [part for part in value.split(",")]
+    if isinstance(value, list | tuple):
+        if any(isinstance(part, bool) or not isinstance(part, str | int) for part in value):
+            raise ValueError("each role must be a name or an id")
+        names = tuple(str(part).strip() for part in value)
+        if not all(names):
+            raise ValueError("role names and ids must not be empty")
+        return names
+    return value
+
+
 class DiscordSettings(Section):
     """The Discord bot; the token comes from DISCORD_TOKEN only."""
 
     discord_guild: Int = Field(0, ge=0)  # 0: commands are synced globally, on request
     discord_queue: Int = Field(8, ge=1, le=1000)
     discord_cooldown: Float = Field(5.0, ge=0, le=3600)
+    # Questions a channel (its threads included) may ask per discord_channel_window seconds; 0: no limit.
+    discord_channel_limit: Int = Field(30, ge=0, le=100_000)
+    discord_channel_window: Float = Field(60.0, gt=0, le=86_400)
+    # Channel or server id -> the index home folder or postgresql:// store answering there
+    # (bot/discord/corpora.py); a channel's own entry wins over its server's.
+    discord_corpora: Annotated[tuple[tuple[int, str], ...], BeforeValidator(_corpora), BeforeValidator(_pairs)] = ()
+    # Channels in no entry of discord_corpora: answered from the [index] home or store ("default"),
+    # or refused with a polite line ("refuse").
+    discord_unmapped: Literal["default", "refuse"] = "default"
+    # Role names or ids whose members may /add articles and list /sources; empty: nobody.
+    discord_admin_roles: Annotated[tuple[Annotated[str, Field(max_length=100)], ...],
+                                   BeforeValidator(_names)] = ()
 
 
 class Settings(SearchSettings):

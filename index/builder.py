@@ -25,7 +25,7 @@ from index.articles.loader import (
 )
 from index.embedding.base import Embedder
 from index.embedding.factory import embedder_for
-from index.errors import IndexCorruptError, InputError
+from index.errors import IndexCorruptError, IndexMissingError, InputError
 from index.manifest import check_compatible, new_manifest
 from index.progress import Progress
 from index.records import Article, IndexReport, Skipped, display_path
@@ -164,6 +164,50 @@ def update_index(index_store: IndexStore, settings: SearchSettings, paths: list[
         added=len(plan.articles) - plan.updated, updated=plan.updated, removed=len(plan.removed),
         unchanged=len(plan.unchanged), embedded_chunks=embedded, skipped=tuple(plan.skipped),
         warnings=tuple(plan.warnings), seconds=time.perf_counter() - started)
+
+
+def add_to_index(settings: SearchSettings, paths: list[Path], urls: list[str] | None = None,
+                 embedder: Embedder | None = None) -> tuple[IndexReport, list[Article]]:
+    """Add (or update) the articles of `paths` and `urls`, keeping every other article of the live index.
+
+    One new generation, published atomically as any update is; the lock is waited for. Returns the
+    report and the articles new or changed; IndexMissingError when the index does not exist yet,
+    InputError when none of them could be read (the index is then unchanged).
+    """
+    started = time.perf_counter()
+    progress = Progress(enabled=False)
+    index_store = open_store(settings, create=True)  # as the indexer opens it (no query timeout on PostgreSQL)
+    with index_store.lock(wait=True):
+        recovered = index_store.recover()
+        old, damage = index_store.open_for_update()
+        if old is None:
+            raise IndexMissingError(f"no usable index in {settings.index.location} ({damage or 'none yet'}); "
+                                    "run: citebot index")
+        check_compatible(old.manifest, settings)
+        hashes = old.article_hashes()
+        plan = _plan(paths, hashes, progress, settings.index.max_article_bytes)
+        if urls:
+            _plan_web(plan, urls, hashes, settings, progress)
+        if not (plan.articles or plan.unchanged):
+            reasons = "; ".join(f"{display_path(s.path)}: {s.reason}" for s in plan.skipped) or "nothing to read"
+            raise InputError(f"nothing added ({reasons}); the index is unchanged")
+        named = {a.path for a in plan.articles} | set(plan.unchanged)
+        plan.unchanged += [path for path in hashes if path not in named]  # the rest of the index stays
+        plan.removed = []
+        if recovered:
+            plan.warnings.insert(0, recovered)
+        index_store.prune(strict=True)
+        total_chunks, embedded = old.size, 0
+        if plan.articles:
+            total_chunks, embedded = _write(index_store, settings, plan, old, embedder or embedder_for(settings.index),
+                                            progress)
+        index_store.prune(strict=True)
+    report = IndexReport(
+        articles=len(plan.articles) + len(plan.unchanged), chunks=total_chunks,
+        added=len(plan.articles) - plan.updated, updated=plan.updated, removed=0,
+        unchanged=len(plan.unchanged), embedded_chunks=embedded, skipped=tuple(plan.skipped),
+        warnings=tuple(plan.warnings), seconds=time.perf_counter() - started)
+    return report, plan.articles
 
 
 def _holds_articles(index_store: IndexStore, old: IndexView | None, damage: str | None) -> bool:

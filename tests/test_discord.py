@@ -330,7 +330,8 @@ class _StubAnswerer:
         raise AssertionError("no question expected")
 
 
-def test_the_bot_is_given_its_loaded_answerer_before_it_logs_in(monkeypatch, seeds_settings, logging_setups):
+def test_the_bot_is_given_its_loaded_answerer_before_it_logs_in(monkeypatch, seeds_settings, logging_setups,
+                                                                tmp_path):
     from bot.discord import run as discord_run
     from index.progress import Progress
 
@@ -347,9 +348,10 @@ def test_the_bot_is_given_its_loaded_answerer_before_it_logs_in(monkeypatch, see
     monkeypatch.setattr(discord.http.HTTPClient, "static_login", static_login)
     monkeypatch.setattr(Answerer, "open", lambda *args, **kwargs: loaded)
     monkeypatch.setattr(CitebotBot, "login", login)
-    with pytest.raises(discord_run.DiscordError):
-        discord_run.run(seeds_settings, "token", Progress(enabled=False), lambda m: None)
+    with pytest.raises(discord_run.DiscordError):  # a home of its own: the bot keeps its conversations there
+        discord_run.run(seeds_settings.replace(home=tmp_path), "token", Progress(enabled=False), lambda m: None)
     assert seen == [loaded]
+    assert (tmp_path / "discord-conversations.sqlite3").is_file()
 
 
 def test_logging_goes_through_discords_own_setup(monkeypatch, seeds_settings, logging_setups):
@@ -379,7 +381,10 @@ async def test_starting_the_bot_registers_no_commands_with_discord(harness, extr
     assert recorder.syncs == []
 
 
-@pytest.mark.parametrize("guild, synced", [(1234, ("guild", 1234, ["ask"])), (0, ("global", None, ["ask"]))])
+COMMANDS = ["ask", "add", "sources"]
+
+
+@pytest.mark.parametrize("guild, synced", [(1234, ("guild", 1234, COMMANDS)), (0, ("global", None, COMMANDS))])
 async def test_the_owner_registers_ask_by_mentioning_the_bot_with_sync(harness, extractive_answerer, guild, synced):
     recorder, make = harness
     model = CountingAnswerer()
@@ -388,7 +393,7 @@ async def test_the_owner_registers_ask_by_mentioning_the_bot_with_sync(harness, 
     await say(mention(bot, "sync"), member=0)
     assert recorder.syncs == [synced]
     reply = recorder.sent[-1].content
-    assert "/ask" in reply and (str(guild) in reply if guild else "globally" in reply)
+    assert "/ask, /add, /sources" in reply and (str(guild) in reply if guild else "globally" in reply)
     assert not recorder.threads and model.questions == []  # a command, not a question
 
 

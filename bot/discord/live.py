@@ -36,10 +36,12 @@ def _kwargs(out: Outgoing) -> dict:
     return kwargs
 
 
-async def send_all(target, messages: list[Outgoing]) -> None:
-    """Send through a channel, a message reply or an interaction followup, never mentioning anyone."""
-    for out in messages:
-        await target(content=out.content or None, **_kwargs(out))
+async def send_all(target, messages: list[Outgoing], **extra) -> list:
+    """Send through a channel, a message reply or an interaction followup, never mentioning anyone.
+
+    Returns what `target` returned for each message (the sent messages; a followup's only with wait=True).
+    """
+    return [await target(content=out.content or None, **_kwargs(out), **extra) for out in messages]
 
 
 class LiveReply:
@@ -55,6 +57,12 @@ class LiveReply:
         self._text = ""
         self._last = float("-inf")
         self._task: asyncio.Task | None = None
+        self.sent: list = []            # every message sent, for the conversation to know its own
+
+    @property
+    def sent_ids(self) -> list[int]:
+        """The ids of the messages sent (a followup sent without waiting has none)."""
+        return [m.id for m in self.sent if isinstance(getattr(m, "id", None), int)]
 
     def add(self, statement: Statement) -> None:
         """Called on the event loop with each verified statement."""
@@ -76,6 +84,7 @@ class LiveReply:
                 if self.message is None:
                     extra = {"wait": True} if self.wait else {}
                     self.message = await self.target(content=content, allowed_mentions=NO_MENTIONS, **extra)
+                    self.sent.append(self.message)
                 elif content != self._text:  # past the length limit the text stops changing
                     await self.message.edit(content=content, allowed_mentions=NO_MENTIONS)
             except discord.HTTPException:
@@ -90,8 +99,9 @@ class LiveReply:
         if self._task is not None:
             with contextlib.suppress(Exception):
                 await self._task
+        extra = {"wait": True} if self.wait else {}
         if self.message is None:
-            await send_all(self.target, messages)
+            self.sent += await send_all(self.target, messages, **extra)
             return
         first, rest = messages[0], messages[1:]
         wait = self._last + EDIT_INTERVAL - _now()
@@ -101,4 +111,4 @@ class LiveReply:
             await self.message.edit(content=first.content or None, **_kwargs(first))
         except discord.HTTPException:  # deleted meanwhile, or the interaction expired: send it anew
             rest = messages
-        await send_all(self.target, rest)
+        self.sent += await send_all(self.target, rest, **extra)

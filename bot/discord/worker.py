@@ -16,12 +16,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from bot.answer.condense import Turn
 from bot.answer.records import Answer, Statement
 from bot.llm.parallel import SharedAnswerer
 
 log = logging.getLogger("citebot.discord")
+T = TypeVar("T")
 
 
 class QueueFull(Exception):
@@ -29,13 +31,27 @@ class QueueFull(Exception):
 
 
 class AnswerService:
-    """Runs `answerer.ask` on `workers` threads (1 for the in-process model)."""
+    """Runs `answerer.ask`, and the bot's other index work, on `workers` threads (1 for the in-process model).
+
+    Several corpora share the workers (bot/discord/corpora.py): a question names the answerer of
+    its channel's corpus, and every answerer shares one model, one embedder and, with several
+    workers, one lock (share()). Adding an article (call()) runs on the same threads, so the
+    embedder is never used by two threads at once.
+    """
 
     def __init__(self, answerer, maxsize: int = 8, workers: int = 1) -> None:
-        self.answerer = SharedAnswerer(answerer, workers) if workers > 1 else answerer
+        self.workers = max(1, workers)
+        self.answerer = self.share(answerer)
         self.jobs: queue.Queue = queue.Queue(maxsize=max(1, maxsize))
         self.threads = [threading.Thread(target=self._run, name=f"citebot-answerer-{n}", daemon=True)
-                        for n in range(max(1, workers))]
+                        for n in range(self.workers)]
+
+    def share(self, answerer):
+        """The answerer as the workers call it: with several workers, under the lock its model's wrapper holds.
+
+        An answerer built on `self.answerer.generator` (already wrapped) shares the service's lock.
+        """
+        return SharedAnswerer(answerer, self.workers) if self.workers > 1 else answerer
 
     def start(self) -> None:
         """Start the worker threads (once)."""
@@ -59,15 +75,31 @@ class AnswerService:
         return self.jobs.full()
 
     async def ask(self, question: str, history: list[Turn],
-                  on_statement: Callable[[Statement], None] | None = None) -> Answer:
+                  on_statement: Callable[[Statement], None] | None = None, answerer=None) -> Answer:
         """Queue a question and wait for its answer without blocking the event loop.
 
-        `on_statement` runs on the event loop with each verified statement as it arrives.
+        `on_statement` runs on the event loop with each verified statement as it arrives;
+        `answerer` (one share() gave) answers instead of the service's own.
         """
+        chosen = answerer or self.answerer
+        history = list(history)
+        return await self._submit(lambda relay: chosen.ask(question, history, on_statement=relay), on_statement)
+
+    async def call(self, work: Callable[[], T]) -> T:
+        """Run `work()` on a worker thread, alone with the pipeline's shared objects; QueueFull when full."""
+        lock = getattr(self.answerer, "lock", None)
+
+        def locked(relay) -> T:
+            with lock if lock is not None else contextlib.nullcontext():
+                return work()
+
+        return await self._submit(locked, None)
+
+    async def _submit(self, work: Callable, on_statement: Callable | None):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         try:
-            self.jobs.put_nowait((question, list(history), loop, future, on_statement))
+            self.jobs.put_nowait((work, loop, future, on_statement))
         except queue.Full:
             raise QueueFull from None
         return await future
@@ -77,7 +109,7 @@ class AnswerService:
             job = self.jobs.get()
             if job is None:
                 return
-            question, history, loop, future, on_statement = job
+            work, loop, future, on_statement = job
             started = time.perf_counter()
             relay = None
             if on_statement is not None:
@@ -85,7 +117,7 @@ class AnswerService:
                     if not future.cancelled():  # the asker gave up: show nothing more
                         _call_soon(loop, callback, statement)
             try:
-                outcome, failed = self.answerer.ask(question, history, on_statement=relay), False
+                outcome, failed = work(relay), False
             except Exception as exc:  # reported to the asker; the worker keeps going
                 outcome, failed = exc, True
             log.info("answered in %.1f s", time.perf_counter() - started)
@@ -105,26 +137,3 @@ def _settle(future: asyncio.Future, outcome, failed: bool) -> None:
         future.set_exception(outcome)
     else:
         future.set_result(outcome)
-
-
-class Cooldown:
-    """At most one question per user every `seconds`."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.last: dict[int, float] = {}
-
-    def wait_time(self, user_id: int, now: float | None = None) -> float:
-        """Seconds the user must still wait (0 when free); records the question when free."""
-        now = time.monotonic() if now is None else now
-        remaining = self.seconds - (now - self.last.get(user_id, float("-inf")))
-        if remaining > 0:
-            return remaining
-        if len(self.last) > 10_000:  # a long-running bot meets many users: forget the expired ones
-            self.last = {u: t for u, t in self.last.items() if now - t < self.seconds}
-        self.last[user_id] = now
-        return 0.0
-
-    def release(self, user_id: int) -> None:
-        """Forget the user's last question (it was not taken)."""
-        self.last.pop(user_id, None)
