@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TypedDict
 
 from bot.answer import extractive
 from bot.answer.condense import Turn, standalone_question
+from bot.answer.dates import no_article
 from bot.answer.direct import MISSING, extract
 from bot.answer.generation import fit_to_context, stream_drafts
 from bot.answer.language import detect_language, message
@@ -102,9 +104,14 @@ class Answerer:
         language = detect_language(question, default="en" if self.settings.index.language == "english" else "fr")
         standalone = standalone_question(question, history or [], self.searcher.analyzer, language,
                                          self.generator, self.prompts, self.settings.retrieval.max_question_chars)
-        hits = self.searcher.search(standalone, self.settings.retrieval.k).hits
+        found = self.searcher.search(standalone, self.settings.retrieval.k)
         self._sync_scorer()  # the search may have moved to a newer index generation
-        return self._answer_from(question, language, standalone, hits, on_statement)
+        if found.period is not None and not found.hits:  # no article of the period the question names
+            return Answer(question=question, text=no_article(found.period, language), abstained=True,
+                          mode=self.mode, language=language, citations=(), hits=(), standalone=standalone,
+                          period=found.period)
+        answer = self._answer_from(question, language, standalone, found.hits, on_statement)
+        return replace(answer, period=found.period) if found.period is not None else answer
 
     def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         """Answer from these passages alone, without searching: the reader as a benchmark measures it."""
