@@ -7,6 +7,7 @@ unchanged chunk texts are copied from the live generation instead of being embed
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from index.progress import Progress
 from index.records import Article, IndexReport, Skipped, display_path
 from index.search.analyzer import Analyzer
 from index.settings import SearchSettings
-from index.stores.base import IndexStore, IndexView
+from index.stores.base import ISO_DATE, IndexStore, IndexView
 from index.stores.factory import open_store
 
 
@@ -72,7 +73,7 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress,
             plan.unchanged.append(key)
             continue
         try:
-            article = load_article(path, max_bytes, raw=raw)
+            article = load_article(path, max_bytes, raw=raw, warn=functools.partial(_warn, plan.warnings, key))
         except SkipFile as exc:
             plan.skipped.append(Skipped(key, str(exc)))
             seen.discard(key)
@@ -83,6 +84,11 @@ def _plan(paths: list[Path], old: dict[str, str], progress: Progress,
         plan.articles.append(article)
     plan.removed = sorted(set(old) - seen)
     return plan
+
+
+def _warn(warnings: list[str], key: str, problem: str) -> None:
+    """Record a warning about one article, naming it."""
+    warnings.append(f"{display_path(key)}: {problem}")
 
 
 def _plan_web(plan: _Plan, urls: list[str], old: dict[str, str], settings: SearchSettings,
@@ -235,6 +241,7 @@ def _write(index_store: IndexStore, settings: SearchSettings, plan: _Plan, old: 
         entries: list[tuple[str, Article | None]] = [(p, None) for p in plan.unchanged]
         entries += [(a.path, a) for a in plan.articles]
         entries.sort(key=lambda entry: entry[0])
+        dates: list[str] = []                    # the publication dates known, for the manifest
         for path, parsed in entries:
             if parsed is None:
                 assert old is not None  # an unchanged article comes from the old generation
@@ -257,6 +264,7 @@ def _write(index_store: IndexStore, settings: SearchSettings, plan: _Plan, old: 
                     new_texts.append(embedded_text)
                 rows.append(embedded_text)
             writer.add_article(article, chunks)
+            dates += [article.date[:10]] if article.date and ISO_DATE.match(article.date) else []
         with progress.bar(len(new_texts), "embedding", unit="chunk") as bar:
             # Nothing new (only removals): the model is not even loaded.
             fresh = embedder.encode(new_texts, progress=bar.update, bulk=True) if new_texts else None
@@ -270,5 +278,5 @@ def _write(index_store: IndexStore, settings: SearchSettings, plan: _Plan, old: 
         with progress.spinner("building search indexes"):
             analyzer = Analyzer(settings.index.language)
             writer.publish(vectors, [analyzer.terms(t) for t in rows],
-                           new_manifest(settings, dim=dim, articles=len(entries), chunks=len(rows)))
+                           new_manifest(settings, dim=dim, articles=len(entries), chunks=len(rows), dates=dates))
     return len(rows), len(new_texts)

@@ -46,10 +46,14 @@ def embed_engine(settings: SearchSettings) -> str:
     return resolve_engine(settings.index.embed_model, settings.index.embed_engine)
 
 
-def new_manifest(settings: SearchSettings, dim: int, articles: int, chunks: int) -> dict[str, Any]:
-    """The manifest of a generation about to be written with these settings."""
+def new_manifest(settings: SearchSettings, dim: int, articles: int, chunks: int,
+                 dates: list[str] | None = None) -> dict[str, Any]:
+    """The manifest of a generation about to be written with these settings (`dates`: its articles' known dates)."""
     manifest = {"format": FORMAT_VERSION, **index_identity(settings), "dim": int(dim), "articles": articles,
                 "chunks": chunks, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if dates is not None:  # informative: how many articles are dated, and the span of their dates
+        manifest.update(dated_articles=len(dates), first_date=min(dates, default=None),
+                        last_date=max(dates, default=None))
     if settings.index.embed_url:
         # Where the vectors came from, for the record only: a server may move and keep its model.
         # The host alone: the URL's user information or query may hold a key.

@@ -48,6 +48,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    date: str | None = None  # the article's publication date (YYYY-MM-DD), when known
 
     @property
     def source(self) -> str:
@@ -71,18 +72,36 @@ class Hit:
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
         c = self.chunk
-        return {"rank": self.rank, "source": c.source, "url": c.url, "title": c.title, "start": c.start,
-                "end": c.end, "text": c.text, "score": round(self.score, 4)}
+        return {"rank": self.rank, "source": c.source, "url": c.url, "title": c.title, "date": c.date,
+                "start": c.start, "end": c.end, "text": c.text, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Period:
+    """The publication dates retrieval is restricted to: [since, until], both inclusive, None when open."""
+
+    since: str | None              # YYYY-MM-DD
+    until: str | None
+    expression: str                # as the question writes it ("en juin 2024"), or the flags ("--since 2024-06-01")
+    relative_to: str | None = None  # the date a month or year without its year was read against
+    relative_basis: str = ""       # what that date is: "newest article" or "today"
+
+    def to_json(self) -> dict:
+        """The JSON object of the CLI contract."""
+        return {"since": self.since, "until": self.until, "expression": self.expression,
+                "relative_to": self.relative_to, "relative_basis": self.relative_basis or None}
 
 
 @dataclass(frozen=True)
 class SearchResult:
     question: str
     hits: tuple[Hit, ...]
+    period: Period | None = None   # the restriction applied to retrieval, if any
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
-        return {"question": self.question, "hits": [h.to_json() for h in self.hits]}
+        return {"question": self.question, "period": self.period.to_json() if self.period else None,
+                "hits": [h.to_json() for h in self.hits]}
 
 
 @dataclass(frozen=True)

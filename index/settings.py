@@ -8,6 +8,8 @@ has one flat name for the environment and the flags; an error names the key and 
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -46,6 +48,28 @@ def _embed_url(value: Any) -> Any:
     if isinstance(value, str) and value.strip() and not value.strip().startswith(("http://", "https://")):
         raise ValueError("must be empty (a local engine) or an http(s):// URL of an embeddings server")
     return value.strip() if isinstance(value, str) else value
+
+
+def _iso_bound(value: Any, last: bool) -> Any:
+    # --since/--until: YYYY-MM-DD, or a whole month (YYYY-MM) or year (YYYY): its first day for since,
+    # its last for until. Checked here, so a typo is one line naming the flag, before any model loads.
+    if isinstance(value, dt.date):  # TOML has date literals: since = 2024-06-01
+        return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
+    if not isinstance(value, str) or not value.strip():
+        return "" if value is None else value
+    parts = value.strip().split("-")
+    try:
+        numbers = [int(p) for p in parts]
+        if len(parts) > 3 or len(parts[0]) != 4 or any(len(p) > 2 for p in parts[1:]):
+            raise ValueError
+        year, month, day = (numbers + [0, 0])[:3]
+        if len(parts) == 1:
+            month, day = (12, 31) if last else (1, 1)
+        elif len(parts) == 2:
+            day = calendar.monthrange(year, month)[1] if last and 1 <= month <= 12 else 1
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError("must be a date written YYYY-MM-DD (or YYYY-MM, YYYY)") from None
 
 
 def _store_url(value: Any) -> Any:
@@ -138,6 +162,16 @@ class RetrievalSettings(Section):
     dense_weight: Float = Field(3.0, ge=0, le=100)  # best on PIAF with multilingual-e5-small
     candidates: Int = Field(100, ge=1, le=10_000)
     max_question_chars: Int = Field(2000, ge=10, le=100_000)
+    # Only articles published within [since, until] are searched (YYYY-MM-DD; empty: open); a period
+    # the question names restricts further (index/search/period.py).
+    since: Annotated[str, BeforeValidator(lambda v: _iso_bound(v, last=False))] = ""
+    until: Annotated[str, BeforeValidator(lambda v: _iso_bound(v, last=True))] = ""
+
+    @model_validator(mode="after")
+    def _since_before_until(self) -> Self:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since}) must not be after until ({self.until})")
+        return self
 
 
 class SearchSettings(Section):

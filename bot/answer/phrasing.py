@@ -61,6 +61,8 @@ def _quoted(text: str, language: str) -> str:
 
 def shown_part(text: str, rendering: str, language: str, quote: bool) -> str:
     """One piece as the reader sees it: bare, quoted, or rendered with the original beside it."""
+    if rendering.startswith(f"{text} ("):  # the words, then what their relative days resolve to (dates.py)
+        return (_quoted(text, language) if quote else text) + rendering[len(text):]
     if rendering:
         return f"{rendering} (translated from “{text}”)"
     return _quoted(text, language) if quote else text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.answer.language import message
-from index.records import Hit, display_path
+from index.records import Hit, Period, display_path
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ class Citation:
     # The whole sentence the quote was cut from (verified at its offsets too); "" when the quote is it.
     sentence: str = ""
     sentence_start: int = -1
+    date: str | None = None  # the article's publication date (YYYY-MM-DD), when known
 
     @property
     def source(self) -> str:
@@ -78,7 +79,8 @@ class Citation:
         """The JSON object of the CLI contract."""
         whole = self.sentence or self.quote
         start = self.sentence_start if self.sentence else self.start
-        return {"n": self.n, "source": self.source, "url": self.url, "title": self.title, "start": self.start,
+        return {"n": self.n, "source": self.source, "url": self.url, "title": self.title, "date": self.date,
+                "start": self.start,
                 "end": self.end, "quote": self.quote, "encoding": self.encoding,
                 "sentence": {"start": start, "end": start + len(whole), "text": whole}}
 
@@ -91,7 +93,8 @@ class AnswerPart:
     n: int                 # the citation whose quote holds it
     start: int
     end: int
-    rendering: str = ""    # a labelled rendering in the question's language (a translated date), or ""
+    rendering: str = ""    # a labelled rendering in the question's language (a translated date, relative days
+    #                        resolved against the article's date: bot/answer/dates.py), or ""
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""
@@ -130,6 +133,9 @@ class Answer:
     fallback: bool = False         # the model's statements all failed: quotes chosen without it
     stale: tuple[str, ...] = ()    # articles whose quotes failed because they changed since indexing
     direct: DirectAnswer | None = None  # the short answer first (None when abstaining)
+    period: Period | None = None   # the publication dates retrieval was restricted to (index/search/period.py)
+    # The period the question named when no article of it answered and all dates were searched instead.
+    widened: Period | None = None
 
     @property
     def stale_note(self) -> str:
@@ -148,4 +154,6 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "hits": [h.to_json() for h in self.hits],
             "stale": [display_path(p) for p in self.stale],
+            "period": self.period.to_json() if self.period else None,
+            "widened_from": self.widened.to_json() if self.widened else None,
         }

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answer.dates import resolve_days
 from bot.answer.direct import DirectDraft, Piece
 from bot.answer.grounding import ground
 from bot.answer.phrasing import phrase, translate
@@ -120,7 +121,7 @@ class Verifier:
         key = (chunk.path, start, end)
         if key not in self.citations:
             self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote,
-                                           self.sources.encoding(chunk.path))
+                                           self.sources.encoding(chunk.path), date=chunk.date)
         return key
 
     def _piece(self, piece: Piece) -> tuple[tuple[str, int, int], AnswerPart] | None:
@@ -143,7 +144,8 @@ class Verifier:
         if key not in self.citations:
             whole = piece.sentence.text if quote != piece.sentence.text else ""
             self.citations[key] = Citation(len(self.citations) + 1, chunk.path, chunk.title, start, end, quote,
-                                           self.sources.encoding(chunk.path), whole, base if whole else -1)
+                                           self.sources.encoding(chunk.path), whole, base if whole else -1,
+                                           chunk.date)
         return key, AnswerPart(piece.text, self.citations[key].n, base + piece.start, base + piece.end)
 
     def add_direct(self, draft: DirectDraft, asked: Question) -> DirectAnswer | None:
@@ -159,7 +161,9 @@ class Verifier:
                 self.citations = before
                 return None
             part = checked[1]
-            rendering = translate(part.text) if cross and language == "en" else ""
+            # Relative days ("mardi", "hier") resolved against the article's date, else a translated date.
+            rendering = (resolve_days(part.text, piece.sentence.text, self.hits[piece.sentence.passage - 1].chunk.date,
+                                      language) or (translate(part.text) if cross and language == "en" else ""))
             parts.append(AnswerPart(part.text, part.n, part.start, part.end, rendering))
         text = phrase(draft.form, [(p.text, p.rendering, p.n) for p in parts], language, cross)
         self.direct = DirectAnswer(draft.form, text, tuple(parts))

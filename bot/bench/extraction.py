@@ -35,7 +35,8 @@ class Extracted:
 
 def builtin_path(html: str) -> Extracted:
     """The standard-library extractor and the furniture rules (the local-HTML path until issue 19)."""
-    from index.articles.furniture import body_span, guess_date, guess_title
+    from index.articles.dating import guess_date
+    from index.articles.furniture import body_span, guess_title
     from index.articles.htmltext import extract_html
 
     doc = extract_html(html)

@@ -51,7 +51,11 @@ def common_options(func):
 
 
 def k_option(func):
-    """--k: how many passages are retrieved."""
+    """--k: how many passages are retrieved, and --since/--until: from articles of which dates."""
+    func = setting("--until", type=str, help="Only articles published on or before this date (YYYY-MM-DD; "
+                                             "YYYY-MM or YYYY: to its end; env CITEBOT_UNTIL).")(func)
+    func = setting("--since", type=str, help="Only articles published on or after this date (YYYY-MM-DD; "
+                                             "YYYY-MM or YYYY: from its start; env CITEBOT_SINCE).")(func)
     return setting("--k", "k", type=int, help="Number of passages to retrieve (default 5, at most 50).")(func)
 
 

@@ -28,15 +28,22 @@ def _preview(text: str) -> str:
     return textwrap.fill(flat, width=100, initial_indent="   ", subsequent_indent="   ")
 
 
+def _dated(title: str, date: str | None) -> str:
+    """A title followed by its article's date, when known."""
+    return f"{title} — {date}" if date else title
+
+
 def search_text(result: SearchResult) -> str:
-    """Ranked passages with their source and offsets."""
+    """Ranked passages with their source, date and offsets (under the period searched, if any)."""
+    from bot.answer.dates import no_article, period_line
+
     if not result.hits:
-        return "No passage found."
-    blocks = []
+        return no_article(result.period, "en") if result.period else "No passage found."
+    blocks = [period_line(result.period, "en")] if result.period else []
     for hit in result.hits:
         c = hit.chunk
-        blocks.append(f"{hit.rank}. {c.title} — {c.source} [{c.start}:{c.end}] (score {hit.score:.2f})\n"
-                      f"{_preview(c.text)}")
+        blocks.append(f"{hit.rank}. {_dated(c.title, c.date)} — {c.source} [{c.start}:{c.end}] "
+                      f"(score {hit.score:.2f})\n{_preview(c.text)}")
     return "\n\n".join(blocks)
 
 
@@ -59,13 +66,18 @@ def answer_text(answer, shown: int = 0) -> str:
 
     `shown`: lines already printed as they arrived (streaming); they are not repeated.
     """
+    from bot.answer.dates import period_line, widened_line
     from bot.answer.language import message
 
     lines = [textwrap.fill(line, width=100) for line in answer_lines(answer)[shown:]]
+    if answer.period is not None and answer.hits:  # without hits the answer itself names the period
+        lines += ["", period_line(answer.period, answer.language)]
+    if answer.widened is not None:
+        lines += ["", widened_line(answer.widened, answer.language)]
     if answer.citations:
         lines += ["", message(answer.language, "sources")]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} — {c.source} [{c.start}:{c.end}] — “{c.quote}”")
+            lines.append(f"[{c.n}] {_dated(c.title, c.date)} — {c.source} [{c.start}:{c.end}] — “{c.quote}”")
     if (answer.mode == "extractive" or answer.fallback) and not answer.abstained:
         lines += ["", f"({message(answer.language, 'label_extractive')})"]
     if answer.stale:

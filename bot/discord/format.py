@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answer.dates import period_line, widened_line
 from bot.answer.language import message
 from bot.answer.records import Answer
 
@@ -66,7 +67,8 @@ def _field(citation) -> tuple[str, str]:
     name = f"[{citation.n}] {citation.title}"
     if len(name) > FIELD_NAME:
         name = name[:FIELD_NAME - 1] + "…"
-    head = f"`{citation.source}` [{citation.start}:{citation.end}]\n"
+    dated = f" — {citation.date}" if citation.date else ""
+    head = f"`{citation.source}` [{citation.start}:{citation.end}]{dated}\n"
     quote = citation.quote
     room = FIELD_VALUE - len(head) - 2
     if len(quote) > room:
@@ -98,6 +100,10 @@ def render(answer: Answer) -> list[Outgoing]:
     if answer.direct is not None:  # the short answer stands out; what follows supports it
         rest = text[len(answer.direct.text):].strip()
         text = f"**{answer.direct.text}**" + (f"\n{rest}" if rest else "")
+    if answer.period is not None and answer.hits:  # the publication dates searched (dates.py)
+        text = f"{text}\n_({period_line(answer.period, answer.language)})_"
+    if answer.widened is not None:
+        text = f"{text}\n_({widened_line(answer.widened, answer.language)})_"
     if answer.abstained:
         text = f"{text}\n_({message(answer.language, 'label_abstain')})_"
     if answer.stale:

@@ -1,4 +1,4 @@
-"""Page furniture of scraped news pages: the body span, the title and the date of an article."""
+"""Page furniture of scraped news pages: the body span and the title of an article (dates: dating.py)."""
 
 from __future__ import annotations
 
@@ -26,17 +26,6 @@ _TAIL_LINE = re.compile(
     r"|^(partager|share)( (sur|on) .*)?\W*$"
 )
 _TAIL_LINK_WORDS = 20  # lines after a tail heading that are this short are link teasers
-
-_MONTHS = {
-    "janvier": 1, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6, "juillet": 7,
-    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "decembre": 12,
-    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
-    "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
-}
-_DAY_MONTH_YEAR = re.compile(r"\b(\d{1,2})(?:er)?\s+([a-z]+)\s+(\d{4})\b")
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_DATE_WINDOW = 400  # a date this close to the top is the article's date, deeper it is content
-
 
 def _lines(text: str, start: int, end: int):
     """Yield (line_start, line_end) for each line of text[start:end]."""
@@ -97,16 +86,3 @@ def guess_title(text: str, start: int, end: int, fallback: str) -> str:
         return fallback
     first = text[spans[0][0]:spans[0][1]]
     return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "…"
-
-
-def guess_date(text: str, start: int) -> str | None:
-    """An ISO date written near the top of the article, if any."""
-    head = fold(text[start:start + _DATE_WINDOW])
-    iso = _ISO_DATE.search(head)
-    found = [(iso.start(), f"{iso.group(1)}-{iso.group(2)}-{iso.group(3)}")] if iso else []
-    for match in _DAY_MONTH_YEAR.finditer(head):
-        month = _MONTHS.get(match.group(2))
-        if month and 1 <= int(match.group(1)) <= 31:
-            found.append((match.start(), f"{match.group(3)}-{month:02d}-{int(match.group(1)):02d}"))
-            break
-    return min(found)[1] if found else None

@@ -8,9 +8,11 @@ import hashlib
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
-from index.articles.furniture import body_span, guess_date, guess_title
+from index.articles.dating import guess_date, normalize_date
+from index.articles.furniture import body_span, guess_title
 from index.articles.htmltext import extract_html
 from index.errors import InputError
 from index.records import Article, Skipped
@@ -36,7 +38,8 @@ _FRONT_FIELD = re.compile(r"^(title|date)\s*:\s*[\"']?(.*?)[\"']?\s*$", re.MULTI
 
 # Part of every content hash: when the way text is read changes (as when CRLF became LF), indexed
 # articles count as changed and are read again; chunks whose text is unchanged keep their vectors.
-LOADER_VERSION = b"citebot-loader-2\n"
+# 3: dates normalised to YYYY-MM-DD, and read from date lines deeper in the text.
+LOADER_VERSION = b"citebot-loader-3\n"
 
 
 def content_hash(raw: bytes) -> str:
@@ -215,8 +218,12 @@ def _markdown_meta(text: str) -> tuple[int, dict]:
     return start, meta
 
 
-def load_article(path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, raw: bytes | None = None) -> Article:
-    """Read one article (or parse `raw`, its bytes); raise SkipFile with the reason when it cannot be indexed."""
+def load_article(path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, raw: bytes | None = None,
+                 warn: Callable[[str], None] | None = None) -> Article:
+    """Read one article (or parse `raw`, its bytes); raise SkipFile with the reason when it cannot be indexed.
+
+    `warn` hears, in one line, what was read but not understood (a metadata date that is no date).
+    """
     kind = KINDS.get(path.suffix.lower())
     if kind is None:
         raise SkipFile(f"unsupported file type '{path.suffix or 'none'}'")
@@ -231,7 +238,10 @@ def load_article(path: Path, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, raw: by
     if not text[start:end].strip():
         raise SkipFile("no article text")
     title = meta.get("title") or guess_title(text, start, end, fallback=path.stem)
-    date = meta.get("date") or guess_date(text, start)
+    date = normalize_date(meta.get("date"))
+    if meta.get("date") and date is None and warn is not None:
+        warn(f"its date {meta['date'][:40]!r} is not a date (YYYY-MM-DD, 13 septembre 2023…); ignored")
+    date = date or guess_date(text, start, end)
     return Article(
         path=key, kind=kind, encoding=encoding,
         sha256=content_hash(raw), text=text, title=title.lstrip("\ufeff").strip(),

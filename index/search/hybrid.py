@@ -11,14 +11,17 @@ through an Embedder (index/embedding/base.py).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 
 from index.embedding.base import Embedder
 from index.embedding.factory import embedder_for
 from index.errors import IndexMismatchError, IndexMissingError, InputError
 from index.manifest import check_compatible
-from index.records import Hit, SearchResult
+from index.records import Hit, Period, SearchResult
 from index.search.analyzer import Analyzer
+from index.search.period import combine, find_period, flag_period
 from index.search.question import admit_question
 from index.settings import SearchSettings
 from index.stores.base import IndexStore, IndexView
@@ -28,6 +31,9 @@ MODES = ("hybrid", "lexical", "dense")
 # A question's exact word forms ('='-prefixed analyzer terms) repeat what its stems already match;
 # at half weight they still reward the very word used (+0.2 point recall@5 on PIAF over full weight).
 EXACT_WEIGHT = 0.5
+# A period leaving at most this many chunks is scored exactly against the question's vector; past it,
+# ever wider nearest-neighbour searches are filtered until enough chunks of the period are found.
+EXACT_DENSE_CHUNKS = 50_000
 
 
 def check_question(question: str, settings: SearchSettings) -> str:
@@ -61,6 +67,7 @@ class Searcher:
         self.analyzer = Analyzer(settings.index.language)
         self.embedder = embedder or embedder_for(settings.index)
         self._dim_checked = False
+        self._dated: tuple[object, tuple[int, str | None]] | None = None  # (reader, its dated_articles())
 
     @classmethod
     def open(cls, settings: SearchSettings, embedder: Embedder | None = None,
@@ -106,25 +113,58 @@ class Searcher:
         mean, std = self.reader.dense_moments(vector)
         return _zscore(self.reader.dense_similarities(vector, ids), mean, std)
 
-    def scores(self, question: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidate chunk ids with their lexical and dense z-scores."""
-        size = self.reader.size
+    def scores(self, question: str, mode: str = "hybrid",
+               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate chunk ids with their lexical and dense z-scores; only `allowed` ids (sorted) when given."""
+        size = self.reader.size if allowed is None else len(allowed)
         n = min(self.settings.retrieval.candidates, size)
         lexical: np.ndarray | None = None
         if mode in ("hybrid", "lexical"):
-            lexical = self._lexical(question)
-            lex_ids = np.argpartition(-lexical, n - 1)[:n] if n < size else np.arange(size)
+            lexical = self._lexical(question)  # z-scores over the whole index, whatever the period
+            pool = np.arange(size) if allowed is None else allowed
+            lex_ids = pool[np.argpartition(-lexical[pool], n - 1)[:n]] if n < size else pool
             if mode == "lexical":
                 return lex_ids, lexical[lex_ids], np.zeros(len(lex_ids))
         vector = self._query_vector(question)
-        dense_ids = self.reader.dense_candidates(vector, n)
+        dense_ids = (self.reader.dense_candidates(vector, n) if allowed is None
+                     else self._dense_within(vector, allowed, n))
         if lexical is None:  # dense mode
             return dense_ids, np.zeros(len(dense_ids)), self._dense_z(vector, dense_ids)
         ids = np.union1d(lex_ids, dense_ids)
         return ids, lexical[ids], self._dense_z(vector, ids)
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> SearchResult:
-        """The k best chunks for a question."""
+    def _dense_within(self, vector: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
+        """The n chunks among `allowed` nearest to the vector."""
+        if len(allowed) <= EXACT_DENSE_CHUNKS:
+            similarities = self.reader.dense_similarities(vector, allowed)
+            return allowed[np.argsort(-similarities, kind="stable")[:n]]
+        wanted = n * 4
+        while True:  # the nearest chunks overall, filtered: widened until n of the period are among them
+            found = self.reader.dense_candidates(vector, wanted)
+            kept = found[np.isin(found, allowed)]
+            if len(kept) >= n or wanted >= self.reader.size:
+                return kept[:n]
+            wanted *= 4
+
+    def period(self, question: str, named: bool = True) -> Period | None:
+        """The publication dates the search is restricted to: --since/--until, and the period the question names.
+
+        A question's period counts only when the index has dated articles; a month or day without
+        its year is read against the newest article's date (index/search/period.py says why).
+        """
+        flags = flag_period(self.settings.retrieval.since, self.settings.retrieval.until)
+        if not named:  # the question's own period set aside: --since/--until alone
+            return flags
+        if self._dated is None or self._dated[0] is not self.reader:
+            self._dated = (self.reader, self.reader.dated_articles())
+        count, newest = self._dated[1]
+        if not count or newest is None:  # nothing could be of any period: the question's words stay words
+            return flags
+        return combine(find_period(question, dt.date.fromisoformat(newest), "newest article"), flags)
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
+               named_period: bool = True) -> SearchResult:
+        """The k best chunks for a question (`named_period`: restricted to the period it names, if any)."""
         question = check_question(question, self.settings)
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r} (one of {', '.join(MODES)})")
@@ -132,12 +172,16 @@ class Searcher:
         if k < 1:
             raise InputError("k must be at least 1")
         self.refresh()
+        period = self.period(question, named_period)
         if self.reader.size == 0:
-            return SearchResult(question, ())
-        ids, lex, dense = self.scores(question, mode)
+            return SearchResult(question, (), period)
+        allowed = None if period is None else self.reader.chunk_ids_dated(period.since, period.until)
+        if allowed is not None and len(allowed) == 0:
+            return SearchResult(question, (), period)  # no article of that period: nothing to rank
+        ids, lex, dense = self.scores(question, mode, allowed)
         weight = {"hybrid": self.settings.retrieval.dense_weight, "lexical": 0.0, "dense": 1.0}[mode]
         order, fused = fuse(ids, lex, dense, weight, k)
         chunks = self.reader.chunks([int(ids[i]) for i in order])
         hits = tuple(Hit(rank=r + 1, chunk=c, score=float(fused[i]), lexical=float(lex[i]), dense=float(dense[i]))
                      for r, (i, c) in enumerate(zip(order, chunks)))
-        return SearchResult(question, hits)
+        return SearchResult(question, hits, period)

@@ -12,6 +12,7 @@ Chunk ids are 0..size-1 within a generation, in the order the builder added them
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -22,6 +23,7 @@ import numpy as np
 from index.records import Article, Chunk
 
 Ids = Sequence[int] | np.ndarray  # chunk ids, as a list or a NumPy integer array
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # a stored date the period filter can compare (its first 10 characters)
 
 
 class IndexView(ABC):
@@ -83,6 +85,30 @@ class IndexView(ABC):
     def dense_similarities(self, vector: np.ndarray, ids: Ids) -> np.ndarray:
         """Inner product of a vector with each of these chunks' vectors, in the order asked."""
         return np.asarray(self.chunk_vectors(ids) @ vector)
+
+    # Publication dates. These defaults read every chunk and article through the methods above; the
+    # stores answer them with one query each. Dates are compared as YYYY-MM-DD text.
+
+    def dated_articles(self) -> tuple[int, str | None]:
+        """How many articles have a publication date, and the newest of those dates (None when none has)."""
+        dates = [d for d in (_iso(self.article(p)) for p in self.article_hashes()) if d]
+        return len(dates), max(dates, default=None)
+
+    def chunk_ids_dated(self, since: str | None, until: str | None) -> np.ndarray:
+        """Sorted ids of the chunks whose article is dated within [since, until] (None: open; undated: out)."""
+        chunks = self.chunks(range(self.size))
+        dates = {path: _iso(self.article(path)) for path in {c.path for c in chunks}}
+        return np.array([c.id for c in chunks if _within(dates[c.path], since, until)], dtype=np.int64)
+
+
+def _iso(article: Article | None) -> str | None:
+    """An article's date as YYYY-MM-DD, None when it has none (or an older index kept it in another form)."""
+    date = article.date if article is not None else None
+    return date[:10] if date and ISO_DATE.match(date) else None
+
+
+def _within(date: str | None, since: str | None, until: str | None) -> bool:
+    return date is not None and (since is None or since <= date) and (until is None or date <= until)
 
 
 class GenerationWriter(ABC):

@@ -106,6 +106,7 @@ def gather(urls: list[str], cache: WebCache, limits: Limits | None = None,
 
 def web_article(page: CachedPage) -> Article:
     """The article a cached page holds (deterministic: verification re-reads it the same way); SkipFile if none."""
+    from index.articles.dating import normalize_date
     from index.articles.loader import SkipFile, decode
     from index.web.extract import extract_page
 
@@ -117,4 +118,5 @@ def web_article(page: CachedPage) -> Article:
         raise SkipFile("no article text found in the page")
     return Article(path=page.url, kind="web", encoding=encoding, sha256=page.content_hash, text=found.text,
                    title=(found.title or page.feed.get("title") or page.url).strip(),
-                   date=found.date or page.feed.get("date"), body_start=0, body_end=len(found.text))
+                   date=normalize_date(found.date) or normalize_date(page.feed.get("date")),
+                   body_start=0, body_end=len(found.text))

@@ -19,6 +19,8 @@ from index.stores.embedded import home as layout
 from index.stores.lexical import Lexical
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
+# A date the period filter can compare as text (an index written before dates were normalised may hold others).
+_DATED = "date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
 # What numpy, FAISS (RuntimeError, MemoryError for absurd sizes), bm25s and SQLite raise on
 # missing, truncated or garbled files.
 _UNREADABLE = (OSError, ValueError, RuntimeError, KeyError, IndexError, TypeError, EOFError,
@@ -157,7 +159,7 @@ class IndexReader(IndexView):
         rows = self.db.execute(
             'SELECT c.id, c.start, c."end", c.text FROM chunks c JOIN articles a ON a.id = c.article_id '
             "WHERE a.path = ? ORDER BY c.id", (path,))
-        return article, [Chunk(i, path, article.title, s, e, t) for i, s, e, t in rows]
+        return article, [Chunk(i, path, article.title, s, e, t, article.date) for i, s, e, t in rows]
 
     def vector_ids_by_text(self, paths: list[str]) -> dict[str, int]:
         """Chunk ids keyed by the sha of their indexed text, for the given articles."""
@@ -174,7 +176,7 @@ class IndexReader(IndexView):
             return []
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f'SELECT c.id, a.path, a.title, c.start, c."end", c.text FROM chunks c '
+            f'SELECT c.id, a.path, a.title, c.start, c."end", c.text, a.date FROM chunks c '
             f"JOIN articles a ON a.id = c.article_id WHERE c.id IN ({marks})", [int(i) for i in ids])
         by_id = {row[0]: Chunk(*row) for row in rows}
         return [by_id[int(i)] for i in ids]
@@ -182,6 +184,19 @@ class IndexReader(IndexView):
     def article_count(self) -> int:
         """Number of indexed articles."""
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def dated_articles(self) -> tuple[int, str | None]:
+        """How many articles have a publication date, and the newest one."""
+        count, newest = self.db.execute(f"SELECT count(*), max(substr(date, 1, 10)) FROM articles WHERE {_DATED}"
+                                        ).fetchone()
+        return int(count), newest
+
+    def chunk_ids_dated(self, since: str | None, until: str | None) -> np.ndarray:
+        """Sorted ids of the chunks whose article is dated within [since, until]."""
+        rows = self.db.execute(
+            f"SELECT c.id FROM chunks c JOIN articles a ON a.id = c.article_id WHERE {_DATED} "
+            "AND substr(a.date, 1, 10) BETWEEN ? AND ? ORDER BY c.id", (since or "0000-00-00", until or "9999-99-99"))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64)
 
     def chunk_vectors(self, ids: Ids) -> np.ndarray:
         """The stored vectors of these chunks, in the order asked."""

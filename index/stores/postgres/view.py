@@ -14,6 +14,8 @@ from index.stores.postgres.schema import HNSW_EF_SEARCH, TS_CONFIG, Link, genera
 
 _ARTICLE_COLUMNS = "path, kind, encoding, sha256, text, title, date, body_start, body_end"
 _EF_SEARCH_MAX = 1000  # pgvector's bound on hnsw.ef_search
+# A date the period filter can compare as text (an index written before dates were normalised may hold others).
+_DATED = "a.date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'"
 
 
 def bm25(tfs: np.ndarray, df: int, size: int, lengths: np.ndarray, avgdl: float) -> np.ndarray:
@@ -76,6 +78,19 @@ class PgView(IndexView):
         """Content hash of every indexed article, by path."""
         return dict(self._rows(f"SELECT path, sha256 FROM {self._articles}"))
 
+    def dated_articles(self) -> tuple[int, str | None]:
+        """How many articles have a publication date, and the newest one."""
+        count, newest = self._rows(f"SELECT count(*), max(substr(date, 1, 10)) FROM {self._articles} a "
+                                   f"WHERE {_DATED}")[0]
+        return int(count), newest
+
+    def chunk_ids_dated(self, since: str | None, until: str | None) -> np.ndarray:
+        """Sorted ids of the chunks whose article is dated within [since, until]."""
+        rows = self._rows(f"SELECT c.id FROM {self._chunks} c JOIN {self._articles} a ON a.id = c.article_id "
+                          f"WHERE {_DATED} AND substr(a.date, 1, 10) BETWEEN %s AND %s ORDER BY c.id",
+                          (since or "0000-00-00", until or "9999-99-99"))
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
     def article_with_chunks(self, path: str) -> tuple[Article, list[Chunk]]:
         """An article and its chunks in order; KeyError when it is not indexed."""
         article = self.article(path)
@@ -83,7 +98,7 @@ class PgView(IndexView):
             raise KeyError(path)
         rows = self._rows(f'SELECT c.id, c.start, c."end", c.text FROM {self._chunks} c JOIN {self._articles} a '
                           "ON a.id = c.article_id WHERE a.path = %s ORDER BY c.id", (path,))
-        return article, [Chunk(i, path, article.title, s, e, t) for i, s, e, t in rows]
+        return article, [Chunk(i, path, article.title, s, e, t, article.date) for i, s, e, t in rows]
 
     def vector_ids_by_text(self, paths: list[str]) -> dict[str, int]:
         """Chunk ids keyed by the sha of their indexed text, for the given articles."""
@@ -96,7 +111,7 @@ class PgView(IndexView):
         wanted = [int(i) for i in ids]
         if not wanted:
             return []
-        rows = self._rows(f'SELECT c.id, a.path, a.title, c.start, c."end", c.text FROM {self._chunks} c '
+        rows = self._rows(f'SELECT c.id, a.path, a.title, c.start, c."end", c.text, a.date FROM {self._chunks} c '
                           f"JOIN {self._articles} a ON a.id = c.article_id WHERE c.id = ANY(%s)", (wanted,))
         by_id = {row[0]: Chunk(*row) for row in rows}
         return [by_id[i] for i in wanted]
