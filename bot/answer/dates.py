@@ -135,15 +135,6 @@ def period_line(period: Period, language: str) -> str:
     return f"{_words(language)['period']}{colon} {_span(period, language)} ({_notes(period, language)})"
 
 
-def widened_line(period: Period, language: str) -> str:
-    """The note that no article of the period the question named answered, so all dates were searched."""
-    if language == "fr":
-        return f"Aucun article daté {_span(period, language)} ({_notes(period, language)}) ne répond : " \
-               "réponse tirée des articles de toutes dates."
-    return f"No article dated {_span(period, language)} ({_notes(period, language)}) answers this: " \
-           "answered from articles of any date."
-
-
 def no_article(period: Period, language: str) -> str:
     """The abstention when no indexed article is dated within the period."""
     return f"{_words(language)['none']} : {_span(period, language)} ({_notes(period, language)})." \

@@ -30,7 +30,7 @@ from bot.llm.factory import LlamaGenerator, find_model
 from bot.settings import Settings
 from index.embedding.base import Embedder
 from index.progress import Progress
-from index.records import Hit, Period
+from index.records import Hit
 from index.search.hybrid import Searcher, check_question
 from index.service import open_searcher
 
@@ -111,25 +111,12 @@ class Answerer:
         asked = Question.build(text, self.searcher.analyzer, standalone, language, self._default_language)
         found = self.searcher.search(asked.standalone, self.settings.retrieval.k)
         self._sync_scorer()  # the search may have moved to a newer index generation
-        answer = self._answer_from(asked, found.hits, on_statement) if found.hits else None
-        if found.period is not None and (answer is None or answer.abstained) and self._named(found.period):
-            # "Où Kim a-t-il rencontré Poutine en 2019 ?" names when the event happened, which a later
-            # article may tell: no article of the period answers, so all dates are searched, and the
-            # answer says so (an explicit --since/--until is never widened).
-            wider = self.searcher.search(asked.standalone, self.settings.retrieval.k, named_period=False)
-            widened = self._answer_from(asked, wider.hits, on_statement) if wider.hits else None
-            if widened is not None and not widened.abstained:
-                return replace(widened, period=wider.period, widened=found.period)
-        if answer is None:  # no article of the period the question names
-            return Answer(question=text, text=no_article(found.period, language) if found.period else
-                          message(language, "abstain"), abstained=True, mode=self.mode, language=language,
-                          citations=(), hits=(), standalone=standalone, period=found.period)
+        if found.period is not None and not found.hits:  # no article of, or naming, the period the question names
+            return Answer(question=text, text=no_article(found.period, language), abstained=True,
+                          mode=self.mode, language=language, citations=(), hits=(), standalone=standalone,
+                          period=found.period)
+        answer = self._answer_from(asked, found.hits, on_statement)
         return replace(answer, period=found.period) if found.period is not None else answer
-
-    @staticmethod
-    def _named(period: Period) -> bool:
-        """Whether the question itself named the period, not only --since/--until (index/search/period.py)."""
-        return not period.expression.startswith("--")
 
     def read(self, question: str, hits: tuple[Hit, ...]) -> Answer:
         """Answer from these passages alone, without searching: the reader as a benchmark measures it."""

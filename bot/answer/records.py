@@ -134,8 +134,6 @@ class Answer:
     stale: tuple[str, ...] = ()    # articles whose quotes failed because they changed since indexing
     direct: DirectAnswer | None = None  # the short answer first (None when abstaining)
     period: Period | None = None   # the publication dates retrieval was restricted to (index/search/period.py)
-    # The period the question named when no article of it answered and all dates were searched instead.
-    widened: Period | None = None
 
     @property
     def stale_note(self) -> str:
@@ -155,5 +153,4 @@ class Answer:
             "hits": [h.to_json() for h in self.hits],
             "stale": [display_path(p) for p in self.stale],
             "period": self.period.to_json() if self.period else None,
-            "widened_from": self.widened.to_json() if self.widened else None,
         }

@@ -66,14 +66,12 @@ def answer_text(answer, shown: int = 0) -> str:
 
     `shown`: lines already printed as they arrived (streaming); they are not repeated.
     """
-    from bot.answer.dates import period_line, widened_line
+    from bot.answer.dates import period_line
     from bot.answer.language import message
 
     lines = [textwrap.fill(line, width=100) for line in answer_lines(answer)[shown:]]
     if answer.period is not None and answer.hits:  # without hits the answer itself names the period
         lines += ["", period_line(answer.period, answer.language)]
-    if answer.widened is not None:
-        lines += ["", widened_line(answer.widened, answer.language)]
     if answer.citations:
         lines += ["", message(answer.language, "sources")]
         for c in answer.citations:

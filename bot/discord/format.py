@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.answer.dates import period_line, widened_line
+from bot.answer.dates import period_line
 from bot.answer.language import message
 from bot.answer.records import Answer
 
@@ -102,8 +102,6 @@ def render(answer: Answer) -> list[Outgoing]:
         text = f"**{answer.direct.text}**" + (f"\n{rest}" if rest else "")
     if answer.period is not None and answer.hits:  # the publication dates searched (dates.py)
         text = f"{text}\n_({period_line(answer.period, answer.language)})_"
-    if answer.widened is not None:
-        text = f"{text}\n_({widened_line(answer.widened, answer.language)})_"
     if answer.abstained:
         text = f"{text}\n_({message(answer.language, 'label_abstain')})_"
     if answer.stale:

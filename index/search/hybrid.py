@@ -15,6 +15,7 @@ import datetime as dt
 
 import numpy as np
 
+from index.articles.dating import MONTHS
 from index.embedding.base import Embedder
 from index.embedding.factory import embedder_for
 from index.errors import IndexMismatchError, IndexMissingError, InputError
@@ -31,6 +32,8 @@ MODES = ("hybrid", "lexical", "dense")
 # A question's exact word forms ('='-prefixed analyzer terms) repeat what its stems already match;
 # at half weight they still reward the very word used (+0.2 point recall@5 on PIAF over full weight).
 EXACT_WEIGHT = 0.5
+# A question's period spanning more years than this is not looked for in the passages' words.
+MENTION_YEARS = 3
 # A period leaving at most this many chunks is scored exactly against the question's vector; past it,
 # ever wider nearest-neighbour searches are filtered until enough chunks of the period are found.
 EXACT_DENSE_CHUNKS = 50_000
@@ -101,6 +104,28 @@ class Searcher:
             self._dim_checked = True
         return vector
 
+    def _mentioning(self, period: Period) -> np.ndarray:
+        """Chunks that name a year of the period (and, within one year, one of its months, in French or English).
+
+        A question's period may be when the event happened ("rencontré en 2019"), told by a later
+        article: passages that name the period are of it too, whatever their article's date.
+        """
+        if not period.since or not period.until or period.since == period.until:  # open, or one day: dates only
+            return np.zeros(0, dtype=np.int64)
+        since, until = dt.date.fromisoformat(period.since), dt.date.fromisoformat(period.until)
+        if until.year - since.year > MENTION_YEARS:
+            return np.zeros(0, dtype=np.int64)
+        named = self._any_term([str(y) for y in range(since.year, until.year + 1)])
+        if since.year == until.year and (since.month, until.month) != (1, 12):
+            names = [m for m, n in MONTHS.items() if since.month <= n <= until.month]
+            named &= self._any_term(names)
+        return np.flatnonzero(named)
+
+    def _any_term(self, words: list[str]) -> np.ndarray:
+        """Whether each chunk holds one of these words (by their exact forms in the BM25 index)."""
+        terms = [t for w in words for t in self.analyzer.terms(w) if t.startswith("=")]
+        return self.reader.lexical_scores(terms) > 0 if terms else np.zeros(self.reader.size, dtype=bool)
+
     def _lexical(self, question: str) -> np.ndarray:
         terms = self.analyzer.terms(question)
         exact = [t for t in terms if t.startswith("=")]
@@ -146,15 +171,13 @@ class Searcher:
                 return kept[:n]
             wanted *= 4
 
-    def period(self, question: str, named: bool = True) -> Period | None:
+    def period(self, question: str) -> Period | None:
         """The publication dates the search is restricted to: --since/--until, and the period the question names.
 
         A question's period counts only when the index has dated articles; a month or day without
         its year is read against the newest article's date (index/search/period.py says why).
         """
         flags = flag_period(self.settings.retrieval.since, self.settings.retrieval.until)
-        if not named:  # the question's own period set aside: --since/--until alone
-            return flags
         if self._dated is None or self._dated[0] is not self.reader:
             self._dated = (self.reader, self.reader.dated_articles())
         count, newest = self._dated[1]
@@ -162,9 +185,8 @@ class Searcher:
             return flags
         return combine(find_period(question, dt.date.fromisoformat(newest), "newest article"), flags)
 
-    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
-               named_period: bool = True) -> SearchResult:
-        """The k best chunks for a question (`named_period`: restricted to the period it names, if any)."""
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid") -> SearchResult:
+        """The k best chunks for a question, restricted to the period it names or --since/--until give."""
         question = check_question(question, self.settings)
         if mode not in MODES:
             raise InputError(f"unknown search mode {mode!r} (one of {', '.join(MODES)})")
@@ -172,10 +194,13 @@ class Searcher:
         if k < 1:
             raise InputError("k must be at least 1")
         self.refresh()
-        period = self.period(question, named_period)
+        period = self.period(question)
         if self.reader.size == 0:
             return SearchResult(question, (), period)
         allowed = None if period is None else self.reader.chunk_ids_dated(period.since, period.until)
+        flags = self.settings.retrieval.since or self.settings.retrieval.until
+        if allowed is not None and period is not None and not flags:  # the question's own period
+            allowed = np.union1d(allowed, self._mentioning(period)).astype(allowed.dtype)
         if allowed is not None and len(allowed) == 0:
             return SearchResult(question, (), period)  # no article of that period: nothing to rank
         ids, lex, dense = self.scores(question, mode, allowed)
