@@ -49,6 +49,7 @@ class ModelSettings(Section):
     """
 
     model: str = ""  # a GGUF path; empty: the default model, downloaded when allowed
+    lora: str = ""  # a LoRA adapter GGUF applied on the model in process (scripts/tune_gemma.py makes one)
     model_repo: str = "Qwen/Qwen2.5-1.5B-Instruct-GGUF"
     model_file: str = "qwen2.5-1.5b-instruct-q4_k_m.gguf"
     download: bool = True

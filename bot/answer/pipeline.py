@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TypedDict
 
 import numpy as np
@@ -81,7 +82,8 @@ class Answerer:
                 notify("no language model available (offline, none configured): answering in extractive mode")
             else:
                 with (progress or Progress(enabled=False)).spinner(f"loading {path.name}"):
-                    generator = LlamaGenerator(path, settings.model.n_ctx, settings.model.n_threads)
+                    lora = Path(settings.model.lora).expanduser() if settings.model.lora else None
+                    generator = LlamaGenerator(path, settings.model.n_ctx, settings.model.n_threads, lora)
         return cls(settings, searcher, generator, prompts, progress=progress)
 
     @property

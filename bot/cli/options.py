@@ -60,9 +60,10 @@ def k_option(func):
 
 
 def model_options(func):
-    """--model, --llm-url and --extractive: which language model answers, if any (extractive excludes both)."""
+    """--model, --lora, --llm-url and --extractive: which language model answers, if any (extractive excludes them)."""
 
     @setting("--model", help="Path to a GGUF model (env CITEBOT_MODEL).")
+    @setting("--lora", help="A LoRA adapter GGUF applied on the model (env CITEBOT_LORA).")
     @setting("--llm-url", help="Base URL of an OpenAI-compatible model server, e.g. http://127.0.0.1:8080/v1 "
                                "(env CITEBOT_LLM_URL; API key from CITEBOT_LLM_API_KEY).")
     @setting("--extractive", is_flag=True, default=None, help="Answer with quotes only, without a language model.")

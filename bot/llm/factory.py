@@ -50,9 +50,9 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0) -> Generator:
-    """The llama.cpp generator (imported here so that extractive runs never load llama.cpp)."""
+def LlamaGenerator(path: Path, n_ctx: int = 4096, n_threads: int = 0, lora: Path | None = None) -> Generator:
+    """The llama.cpp generator (imported here so that extractive runs never load llama.cpp), with a LoRA adapter."""
     from bot.llm.llama import LlamaCppGenerator
 
-    return LlamaCppGenerator(path, n_ctx, n_threads)
+    return LlamaCppGenerator(path, n_ctx, n_threads, lora=lora)
 

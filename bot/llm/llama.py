@@ -72,9 +72,12 @@ def _model_params(use_extra_bufts: bool):
 class LlamaCppGenerator(Generator):
     """One llama.cpp model in the process; calls are serialised (the model is not reentrant)."""
 
-    def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0) -> None:
+    def __init__(self, path: Path, n_ctx: int = 4096, n_threads: int = 0, seed: int = 0,
+                 lora: Path | None = None) -> None:
         path = Path(path)
         check_gguf(path)
+        if lora is not None:
+            check_gguf(Path(lora))
         try:
             import llama_cpp
             from llama_cpp import Llama
@@ -90,7 +93,8 @@ class LlamaCppGenerator(Generator):
                 # swa_full: sliding-window models (Gemma 3) can then drop a suffix of the KV cache,
                 # which prompt-prefix reuse needs.
                 self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                                 seed=seed, verbose=False, swa_full=True)
+                                 seed=seed, verbose=False, swa_full=True,
+                                 lora_path=str(lora) if lora is not None else None)
         except Exception as exc:
             raise ModelError(f"cannot load model {path}: {first_line(exc)}") from None
         self.path = path
