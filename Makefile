@@ -78,7 +78,7 @@ bench-llm-quality: $(STAMP)
 bench-server: $(STAMP)
 	$(BIN)/python -m bot.bench.server
 
-# The fault-injection matrix (tests/test_fault_injection.py) as a table in docs/SCALING.md (about a minute).
+# The fault-injection matrix (tests/test_fault_injection*.py) as a table in docs/SCALING.md (about two minutes).
 fault-matrix: $(STAMP)
 	$(BIN)/python -m bot.bench.fault_matrix
 

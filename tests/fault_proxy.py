@@ -39,7 +39,9 @@ class FaultProxy:
             raise ValueError(f"fault kind must be one of {KINDS}")
         self.upstream, self.fault = upstream, fault
         self.struck = 0  # connections the fault hit
-        self.traffic: list[dict] = []  # per connection: response bytes forwarded, whether struck
+        # Per connection: response bytes forwarded since the last matched request, whether struck, and
+        # "responses": the bytes of each matched request's response, in order.
+        self.traffic: list[dict] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._sockets: list[socket.socket] = []
@@ -65,7 +67,8 @@ class FaultProxy:
                 return
             family = socket.AF_UNIX if isinstance(self.upstream, str) else socket.AF_INET
             server = socket.socket(family, socket.SOCK_STREAM)
-            shared = {"response": 0, "struck": False, "matched": not self.fault.match}
+            shared = {"response": 0, "struck": False, "matched": not self.fault.match,
+                      "responses": [] if self.fault.match else [0]}
             with self._lock:
                 self._sockets += [client, server]
                 self.traffic.append(shared)
@@ -101,6 +104,7 @@ class FaultProxy:
                     break
                 if shared is not None and response is None and fault.match and fault.match in data:
                     shared.update(matched=True, response=0)  # the response to this request starts now
+                    shared["responses"].append(0)
                 if response is not None and response["matched"] and fault.kind in ("stall", "cut", "reset"):
                     room = fault.after - response["response"]
                     if len(data) >= room and (response["struck"] or self._strike(response)):
@@ -110,6 +114,8 @@ class FaultProxy:
                         return
                 if response is not None:
                     response["response"] += len(data)
+                    if response["responses"]:
+                        response["responses"][-1] += len(data)
                 sink.sendall(data)
         except OSError:
             pass

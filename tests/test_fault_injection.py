@@ -6,7 +6,7 @@ adds latency, stalls after some bytes of the response, cuts or resets the connec
 or refuses it. Each case ends in the answer the clean path gives (after citebot's retry) or in
 exactly one `citebot: error:` line, exit 2; the index is unchanged and no thread or child process
 is left behind. With CITEBOT_FAULT_MATRIX=FILE each case appends its measured outcome to FILE
-(scripts/fault_matrix.py turns them into the table in docs/SCALING.md).
+(bot/bench/fault_matrix.py turns them into the table in docs/SCALING.md).
 """
 
 from __future__ import annotations
