@@ -29,7 +29,7 @@ def _valid(answer):
     data = answer.to_json()
     assert set(data) == {"question", "answer", "abstained", "mode", "fallback", "statements", "citations", "hits",
                          "language", "direct",
-                         "stale"}
+                         "stale", "period"}
     assert data["mode"] == "llm"
     numbers = {c["n"] for c in data["citations"]}
     assert numbers == {int(n) for n in re.findall(r"\[(\d+)\]", data["answer"])}
