@@ -11,6 +11,7 @@ one must be added to SECRET_SETTINGS):
     CITEBOT_LLM_API_KEY  environment only (a flag or a file entry is refused without echo)
     CITEBOT_EMBED_API_KEY environment only
     DISCORD_TOKEN        environment only
+    discord.discord_corpora  CITEBOT_DISCORD_CORPORA, [discord] discord_corpora (its postgresql:// stores)
 """
 
 from __future__ import annotations
@@ -258,3 +259,24 @@ def test_a_log_line_never_holds_a_secret(monkeypatch):
     finally:
         logger.removeHandler(handler)
     assert len(records) == 3 and not any(SECRET in record for record in records), records
+
+
+# --- the Discord corpora: index folders or postgresql:// stores, from the environment or a file ---
+
+@pytest.mark.parametrize("source", ["environment", "file"])
+def test_a_discord_corpus_store_password_is_never_shown(tmp_path, source):
+    # discord.discord_corpora maps channel ids to stores that may carry a password; one bad entry
+    # makes the whole value echoed in the error line, masked.
+    corpora = {"1": f"postgresql://bot:{SECRET}@127.0.0.1:9/news", "x": str(tmp_path)}
+    env: dict[str, str] = {}
+    extra: list[str] = []
+    if source == "environment":
+        env["CITEBOT_DISCORD_CORPORA"] = ",".join(f"{k}={v}" for k, v in corpora.items())
+    else:
+        config = tmp_path / "citebot.toml"
+        entries = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in corpora.items())
+        config.write_text(f"[discord]\ndiscord_corpora = {{{entries}}}\n", encoding="utf-8")
+        extra = ["--config", str(config)]
+    result = CliRunner().invoke(cli, ["discord", *extra], env=env, obj={})
+    line = assert_never_shown(result)
+    assert "discord.discord_corpora" in line and "***" in line
