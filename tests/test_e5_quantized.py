@@ -86,6 +86,9 @@ def test_search_and_extractive_answers_are_the_same_with_either_engine_but_for_n
     for question in QUESTIONS:
         a, b = (answerer.ask(question) for answerer in answerers)
         hits = [[h.chunk.id for h in result.hits] for result in (a, b)]
+        if not hits[0] and not hits[1]:  # a period no seed is of ("le 14 juillet 2024"): nothing to rank
+            top, five, answers = top + 1, five + 1, answers + (a.text == b.text)
+            continue
         top += hits[0][0] == hits[1][0]
         five += set(hits[0]) == set(hits[1])
         answers += a.to_json()["answer"] == b.to_json()["answer"]
