@@ -44,7 +44,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
     settings = Settings().replace(home=work / "speed-home", extractive=True)
     if not (settings.index.home / "CURRENT").exists():
         build_index(settings, [corpus])
-    load = os.getloadavg()[0]
+    load_start = os.getloadavg()[0]
     answerers = {name: Answerer.open(settings.replace(query_engine=name)) for name in ENGINES}
     switch = {name: _warm_up(answerer) for name, answerer in answerers.items()}
     search: dict[str, list[float]] = {name: [] for name in ENGINES}
@@ -68,7 +68,7 @@ def bench_latency(corpus: Path, work: Path, questions: list[str]) -> str:
             ("search, cold (new process)", cold_search), ("extractive ask, cold (new process)", cold_ask)]
     table = "\n".join(f"| {name} | {len(v)} | {pct(v, 50) * 1000:.0f} | {pct(v, 95) * 1000:.0f} |" for name, v in rows)
     before, after = (pct(ask[name], 50) * 1000 for name in ENGINES)
-    load = f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    load = f"{load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     reader = answerers["auto"].searcher.reader
     return f"""## Query latency
 
