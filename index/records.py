@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from index.secrets import redact_url
+
 
 def display_path(path: str) -> str:
     """The article path as users type it: relative to the working directory when inside it; a URL as is."""
     if "://" in path:
-        return path
+        return redact_url(path)  # a feed or page behind a password: its URL is shown without it
     try:
         rel = os.path.relpath(path)
     except ValueError:
@@ -58,7 +60,7 @@ class Chunk:
     @property
     def url(self) -> str | None:
         """The article's URL when it came from the web, else None."""
-        return self.path if "://" in self.path else None
+        return redact_url(self.path) if "://" in self.path else None
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ one must be added to SECRET_SETTINGS):
     CITEBOT_EMBED_API_KEY environment only
     DISCORD_TOKEN        environment only
     discord.discord_corpora  CITEBOT_DISCORD_CORPORA, [discord] discord_corpora (its postgresql:// stores)
+    article URLs         `citebot index URL` (feeds and pages behind a password), shown masked
 """
 
 from __future__ import annotations
@@ -280,3 +281,13 @@ def test_a_discord_corpus_store_password_is_never_shown(tmp_path, source):
     result = CliRunner().invoke(cli, ["discord", *extra], env=env, obj={})
     line = assert_never_shown(result)
     assert "discord.discord_corpora" in line and "***" in line
+
+
+def test_a_feed_or_page_url_with_a_password_is_shown_masked_when_skipped(tmp_path):
+    # `citebot index URL`: a feed behind basic authentication that cannot be fetched is skipped with
+    # its reason; the line names the URL without its password.
+    url = f"http://reader:{SECRET}@127.0.0.1:{dead_port()}/feed.xml"
+    result = CliRunner().invoke(cli, ["index", url, "--home", str(tmp_path / "home")], obj={})
+    output = result.stdout + result.stderr
+    assert "skipped http://reader:***@127.0.0.1" in output
+    assert SECRET not in output and quote(SECRET, safe="") not in output

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from bot.answer.language import message
 from index.records import Hit, Period, display_path
+from index.secrets import redact_url
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class Citation:
     @property
     def url(self) -> str | None:
         """The article's URL when it came from the web (the quote is then checked against the page as indexed)."""
-        return self.path if "://" in self.path else None
+        return redact_url(self.path) if "://" in self.path else None
 
     def to_json(self) -> dict:
         """The JSON object of the CLI contract."""

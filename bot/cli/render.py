@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from index.records import IndexReport, SearchResult, display_path
+from index.secrets import redact
 
 _PREVIEW = 320
 
@@ -17,7 +18,7 @@ def index_report(report: IndexReport) -> str:
         f"{report.unchanged} unchanged; {report.embedded_chunks} chunks embedded."
     ]
     for skipped in report.skipped:
-        lines.append(f"  skipped {display_path(skipped.path)}: {skipped.reason}")
+        lines.append(f"  skipped {display_path(skipped.path)}: {redact(skipped.reason)}")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from bot.cli.batch import echo
 from bot.cli.errors import note
 from bot.settings import Settings
 from index.records import display_path
+from index.secrets import redact
 from index.watch import WatchRun, watch_index
 
 
@@ -26,7 +27,7 @@ def watch_command(settings: Settings, paths: list[Path], embedder=None) -> None:
             for warning in run.report.warnings:
                 note(f"warning: {warning}")
             for skipped in run.report.skipped:
-                note(f"skipped {skipped.path}: {skipped.reason}")
+                note(f"skipped {display_path(skipped.path)}: {redact(skipped.reason)}")
         if run.error:
             note(f"error: {run.line()}")
         else:
